@@ -1,0 +1,313 @@
+"""The training loop: data on the device, no per-step host sync, metrics at a bounded rate."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from server.data import load_dataset
+from server.graph import Network, parse_document
+from server.model import LayerlabModel, build_model
+from server.train.config import TrainConfig
+from server.train.control import Control
+
+
+class TrainError(Exception):
+    """Training cannot go on; the message says why and what to try."""
+
+
+OPTIMIZERS: dict[str, Callable] = {
+    "sgd": lambda p, o: torch.optim.SGD(p, lr=o["lr"], momentum=o["momentum"],
+                                        nesterov=o["nesterov"], weight_decay=o["weight_decay"]),
+    "adam": lambda p, o: torch.optim.Adam(p, lr=o["lr"], weight_decay=o["weight_decay"]),
+    "adamw": lambda p, o: torch.optim.AdamW(p, lr=o["lr"], weight_decay=o["weight_decay"]),
+    "adagrad": lambda p, o: torch.optim.Adagrad(p, lr=o["lr"], weight_decay=o["weight_decay"]),
+    "rmsprop": lambda p, o: torch.optim.RMSprop(p, lr=o["lr"], momentum=o["momentum"],
+                                                weight_decay=o["weight_decay"]),
+}
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto -> CUDA when present, else CPU; a missing GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise TrainError(f"device '{name}' was asked for, but this server has no CUDA GPU; "
+                             "use 'auto' or 'cpu'")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise TrainError(f"device '{name}' does not exist; this server has "
+                             f"{torch.cuda.device_count()} GPU(s)")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise TrainError("device 'mps' was asked for, but this machine has no Apple GPU")
+    return torch.device(name)
+
+
+def device_label(device: torch.device) -> str:
+    """What the page's device badge shows: the GPU's name, or CPU."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run leaves behind."""
+
+    state: str  # "finished" | "stopped"
+    steps: int
+    epochs: int
+    train_loss: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    samples_per_second: float
+    device: str
+    model: LayerlabModel
+    history: list[dict] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains one document. Callbacks receive plain dicts; nothing here knows about sockets."""
+
+    def __init__(self, document: dict | Network, *, data_dir=None, control: Control | None = None,
+                 on_point: Callable[[dict], None] | None = None,
+                 on_status: Callable[[dict], None] | None = None,
+                 on_log: Callable[[Trainer], None] | None = None, **overrides):
+        self.network = (document if isinstance(document, Network)
+                        else parse_document(document, data_dir=data_dir))
+        self.cfg = TrainConfig.from_network(self.network, **overrides)
+        self.data_dir = data_dir
+        self.control = control or Control()
+        self.on_point = on_point or (lambda point: None)
+        self.on_status = on_status or (lambda status: None)
+        self.on_log = on_log or (lambda trainer: None)  # each log point: hook for visuals
+        self.history: list[dict] = []
+        self.step = 0
+        self.epoch = 0
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Load data onto the device and build the model, loss and optimizer."""
+        cfg = self.cfg
+        if cfg.dataset is None:
+            raise TrainError("choose a dataset in training.dataset before training")
+        self.device = resolve_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        data = load_dataset(cfg.dataset, self.data_dir)
+        self.dataset = data
+        self.task = "regression" if cfg.task == "reconstruction" else data.info.task
+        self.x_train, self.y_train = self._to_device(data.x_train, data.y_train)
+        self.x_val, self.y_val = self._to_device(data.x_val, data.y_val)
+        self.model = build_model(self.network, seed=cfg.seed).to(self.device)
+        self.loss_name = cfg.loss if cfg.loss != "auto" else (
+            "cross_entropy" if self.task == "classification" else "mse")
+        self.loss_fn = {"cross_entropy": nn.functional.cross_entropy,
+                        "bce_with_logits": nn.functional.binary_cross_entropy_with_logits,
+                        "mse": nn.functional.mse_loss, "l1": nn.functional.l1_loss}[self.loss_name]
+        if self.loss_name == "bce_with_logits":
+            self.y_train = self.y_train.float().unsqueeze(1)
+            self.y_val = self.y_val.float().unsqueeze(1)
+        opt = cfg.optimizer
+        self.optimizer = OPTIMIZERS[opt["name"]](self.model.parameters(), opt)
+        self.lr = opt["lr"]
+        self.grad_clip = opt.get("grad_clip")
+        self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        n = self.x_train.shape[0]
+        self.batch_size = min(cfg.batch_size, n)
+        self.steps_per_epoch = math.ceil(n / self.batch_size)
+        if n % self.batch_size == 1 and self._has_batchnorm():
+            self.steps_per_epoch -= 1  # a batch of one breaks BatchNorm: drop it
+        self.classify = self.loss_name in ("cross_entropy", "bce_with_logits")
+
+    def _to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        if not np.isfinite(x).all():
+            raise TrainError("the dataset has NaN or infinite input values; clean the data")
+        xt = torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+        if self.cfg.task == "reconstruction":
+            return xt, xt
+        return xt, torch.from_numpy(np.ascontiguousarray(y)).to(self.device)
+
+    def _has_batchnorm(self) -> bool:
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        """Train until the bound, a stop, or an error (raised as TrainError)."""
+        self.on_status({"state": "starting", "step": 0, "epoch": 0})
+        try:
+            self.setup()
+            return self._loop()
+        except torch.cuda.OutOfMemoryError as e:
+            raise TrainError(f"the GPU ran out of memory at step {self.step} (batch size "
+                             f"{self.cfg.batch_size}); lower the batch size or the layer sizes"
+                             ) from e
+
+    def _loop(self) -> TrainResult:
+        cfg, control, model, opt = self.cfg, self.control, self.model, self.optimizer
+        loss_fn, clip, bs = self.loss_fn, self.grad_clip, self.batch_size
+        on_device = self.device.type != "cpu"  # CPU reads are free; elsewhere avoid syncs
+        self.device_name = device_label(self.device)
+        self.on_status({"state": "running", "step": 0, "epoch": 0, "device": self.device_name})
+        self._reset_running()
+        self.t0 = time.perf_counter()
+        self.paused_time = 0.0
+        next_log = self.t0 + cfg.log_interval
+        last_eval = -math.inf
+        state = "finished"
+        n = self.x_train.shape[0]
+        model.train()
+        while not self._done():
+            perm = torch.randperm(n, device=self.device, generator=self.generator)
+            xs, ys = self.x_train[perm], self.y_train[perm]
+            for i in range(self.steps_per_epoch):
+                if control.dirty and not self._obey():
+                    state = "stopped"
+                    break
+                xb, yb = xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs]
+                out = model(xb)
+                loss = loss_fn(out, yb)
+                loss.backward()
+                if clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                self._accumulate(loss, out, yb, on_device)
+                self.step += 1
+                self.samples += yb.shape[0]
+                now = time.perf_counter()
+                if now >= next_log or control.paused:
+                    self._log_point(now)
+                    next_log = now + cfg.log_interval
+                if cfg.steps and self.step >= cfg.steps:
+                    break
+            if state == "stopped":
+                break
+            self.epoch += 1
+            now = time.perf_counter()
+            if now - last_eval >= cfg.eval_interval or self._done():
+                self._log_point(now, evaluate=True)
+                last_eval = time.perf_counter()
+        return self._result(state)
+
+    def _done(self) -> bool:
+        cfg = self.cfg
+        return bool((cfg.epochs and self.epoch >= cfg.epochs)
+                    or (cfg.steps and self.step >= cfg.steps))
+
+    def _obey(self) -> bool:
+        """Apply pending commands; block while paused. False means stop."""
+        lr = self.control.take_lr()
+        if lr is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.lr = lr
+        if not self.control.paused and not self.control.stopping:
+            return True
+        t = time.perf_counter()
+        ok = self.control.wait_turn(lambda: self.on_status(self.status("paused")))
+        self.paused_time += time.perf_counter() - t
+        if ok and not self.control.paused:
+            self.on_status(self.status("running"))
+        return ok
+
+    def status(self, state: str) -> dict:
+        """A run_status payload (without run_id)."""
+        return {"state": state, "step": self.step, "epoch": self.epoch,
+                "device": getattr(self, "device_name", None)}
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def _reset_running(self) -> None:
+        self.run_loss = torch.zeros((), device=self.device) if self.device.type != "cpu" else 0.0
+        self.run_correct = torch.zeros((), device=self.device, dtype=torch.long) \
+            if self.device.type != "cpu" else 0
+        self.run_count = 0
+        self.run_samples = 0
+        if not hasattr(self, "samples"):
+            self.samples = 0
+
+    def _accumulate(self, loss, out, yb, on_device: bool) -> None:
+        if on_device:
+            self.run_loss += loss.detach()
+            if self.classify:
+                self.run_correct += self._correct(out.detach(), yb)
+        else:
+            value = loss.item()
+            if not math.isfinite(value):
+                self._diverged()
+            self.run_loss += value
+            if self.classify:
+                self.run_correct += int(self._correct(out.detach(), yb))
+        self.run_count += 1
+        self.run_samples += yb.shape[0]
+
+    def _correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "bce_with_logits":
+            return ((out > 0).float() == y).sum()
+        return (out.argmax(-1) == y).sum()
+
+    def _diverged(self) -> None:
+        raise TrainError(f"the loss became NaN or infinite at step {self.step}; try a lower "
+                         "learning rate, gradient clipping or a normalization layer")
+
+    def _log_point(self, now: float, evaluate: bool = False) -> None:
+        point = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4),
+                 "time": round(now - self.t0, 4), "lr": self.lr}
+        if self.run_count:
+            loss = float(self.run_loss) / self.run_count
+            if not math.isfinite(loss):
+                self._diverged()
+            point["train_loss"] = loss
+            if self.classify:
+                point["train_accuracy"] = int(self.run_correct) / self.run_samples
+        elif not evaluate:
+            return
+        if evaluate:
+            point.update(self.evaluate())
+        self._reset_running()
+        self.history.append(point)
+        self.on_point(point)
+        self.on_log(self)
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """Validation loss (and accuracy) over the whole validation split."""
+        if self.x_val.shape[0] == 0:
+            return {}
+        self.model.eval()
+        total, correct, n = 0.0, 0, self.x_val.shape[0]
+        for i in range(0, n, 1024):
+            xb, yb = self.x_val[i:i + 1024], self.y_val[i:i + 1024]
+            out = self.model(xb)
+            total += float(self.loss_fn(out, yb, reduction="sum")) / (
+                yb[0].numel() if self.loss_name in ("mse", "l1", "bce_with_logits") else 1)
+            if self.classify:
+                correct += int(self._correct(out, yb))
+        self.model.train()
+        metrics = {"val_loss": total / n}
+        if self.classify:
+            metrics["val_accuracy"] = correct / n
+        return metrics
+
+    def _result(self, state: str) -> TrainResult:
+        elapsed = time.perf_counter() - self.t0 - self.paused_time
+        last = {}
+        for point in self.history:
+            last.update({k: v for k, v in point.items() if v is not None})
+        if "val_loss" not in (self.history[-1] if self.history else {}):
+            last.update(self.evaluate())
+        return TrainResult(
+            state=state, steps=self.step, epochs=self.epoch, train_loss=last.get("train_loss"),
+            val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
+            samples_per_second=self.samples / elapsed if elapsed > 0 else 0.0,
+            device=self.device_name, model=self.model, history=self.history,
+        )
