@@ -80,6 +80,7 @@ class _Column:
         self.texts: set[str] = set()
 
     def add(self, cell: str, line: int, row: int) -> None:
+        """Count one cell (at a file line and data row) into the column's facts."""
         value = _number(cell)
         if value is None:
             if self.bad is None:
@@ -92,6 +93,7 @@ class _Column:
             self.texts.add(cell)
 
     def summary(self) -> dict:
+        """The column's facts as JSON: numeric, first bad value, integral, distinct values."""
         numeric = self.bad is None
         if numeric:
             distinct: list = sorted(self.nums)
@@ -137,7 +139,7 @@ def parse_table(text: str) -> dict:
         if len(cells) != len(header):
             raise DatasetError(f"{_where(line, n)} has {len(cells)} values but the header has "
                                f"{len(header)} columns", "upload")
-        for col, cell in zip(cols, cells):
+        for col, cell in zip(cols, cells, strict=True):
             if not cell:
                 raise DatasetError(f"{_where(line, n)} has an empty value in column "
                                    f"{col.name!r}; fill it in or remove the row", "upload")
@@ -187,7 +189,7 @@ def _sidecar(path: Path, summary: dict, filename: str) -> None:
 
 def _public(upload_id: str, summary: dict, filename: str) -> dict:
     kinds = {c: ("numeric" if s["numeric"] else "text")
-             for c, s in zip(summary["columns"], summary["stats"])}
+             for c, s in zip(summary["columns"], summary["stats"], strict=True)}
     text = [c for c, k in kinds.items() if k == "text"]
     return {"upload_id": upload_id, "filename": filename, "columns": summary["columns"],
             "rows": summary["rows"], "preview": summary["preview"], "kinds": kinds,
@@ -240,7 +242,7 @@ def _target(summary: dict, target: Any, task: str) -> dict:
         raise DatasetError(f"target column {target!r} is not in the table; its columns are: "
                            f"{', '.join(columns)}", "target")
     ti = columns.index(target)
-    for name, s in zip(columns, summary["stats"]):
+    for name, s in zip(columns, summary["stats"], strict=True):
         if name != target and not s["numeric"]:
             line, row, value = s["bad"]
             raise DatasetError(f"column {name!r} has a non-numeric value {value!r} at "

@@ -23,6 +23,6 @@ def _raw() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
-    """All 1,797 digits: x float32 (1797, 1, 8, 8) in 0..1 and labels int64 (1797,), in file order."""
+    """All 1,797 digits in file order: x float32 (1797, 1, 8, 8) in 0..1, labels int64."""
     x, y = _raw()
     return x.copy(), y.copy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -37,9 +38,14 @@ CHECKSUMS: dict[str, dict[str, str]] = {
         "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
     },
 }
+# Sizes in bytes, only to estimate the progress total before each Content-Length is known.
+APPROX_SIZES: dict[str, dict[str, int]] = {
+    "mnist": dict(zip(FILES, (9_912_422, 28_881, 1_648_877, 4_542), strict=True)),
+    "fashion_mnist": dict(zip(FILES, (26_421_880, 29_515, 4_422_102, 5_148), strict=True)),
+}
 TIMEOUT_S = 30
 CHUNK = 1 << 16
-Progress = Callable[[int, "int | None"], None]
+Progress = Callable[[int, int | None], None]
 
 
 def base_url(name: str) -> str:
@@ -69,8 +75,7 @@ def _expected(name: str, fname: str, folder: Path) -> str:
     return expected.lower()
 
 
-def _download(url: str, dest: Path, expected: str, report: Callable[[int, int | None], None],
-              name: str) -> None:
+def _download(url: str, dest: Path, expected: str, report: Progress, name: str) -> None:
     """Fetch url into dest via a temporary file; only a file with the right checksum is kept."""
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
@@ -92,7 +97,7 @@ def _download(url: str, dest: Path, expected: str, report: Callable[[int, int | 
         os.replace(tmp, dest)
     except DatasetError:
         raise
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise DatasetError(f"could not download {name} from {url}: {reason}; place the files "
                            f"{', '.join(FILES)} in {dest.parent}", "name") from exc
@@ -112,20 +117,20 @@ def fetch(name: str, data_dir: str | os.PathLike, progress: Progress | None = No
     for fname in FILES:
         path, expected = folder / fname, _expected(name, fname, folder)
         paths[fname] = path
-        if path.exists() and _digest(path, expected) != expected:
-            path.unlink()  # corrupt or stale: fetch it again
-        if not path.exists():
-            missing.append((fname, expected))
-    totals: dict[str, int | None] = {f: None for f, _ in missing}
-    dones: dict[str, int] = {f: 0 for f, _ in missing}
+        if not path.exists() or _digest(path, expected) != expected:
+            missing.append((fname, expected))  # absent, or corrupt: fetched (and replaced)
+    sizes = {f: APPROX_SIZES.get(name, {}).get(f) for f, _ in missing}
+    dones = {f: 0 for f, _ in missing}
     base = base_url(name).rstrip("/") + "/"
     for fname, expected in missing:
         def report(done: int, total: int | None, fname: str = fname) -> None:
-            dones[fname], totals[fname] = done, total
+            """Record one file's progress and pass the overall figures on."""
+            dones[fname] = done
+            if total is not None:
+                sizes[fname] = total
             if progress is not None:
-                known = all(t is not None for f, t in totals.items() if dones[f] or f == fname)
-                grand = sum(t or 0 for t in totals.values()) if known else None
-                progress(sum(dones.values()), grand)
+                known = all(v is not None for v in sizes.values())
+                progress(sum(dones.values()), sum(sizes.values()) if known else None)
 
         _download(base + fname, paths[fname], expected, report, name)
     return paths
@@ -154,6 +159,7 @@ def load_idx_set(name: str, data_dir: str | os.PathLike,
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise DatasetError(f"{name} files have unexpected shapes {images.shape} and "
                                f"{labels.shape}", "name")
-        x = images[:, None, :, :].astype(np.float32) / np.float32(255.0)
-        out += [x, labels.astype(np.int64)]
+        x = images.astype(np.float32)
+        x /= 255.0
+        out += [x[:, None, :, :], labels.astype(np.int64)]
     return tuple(out)

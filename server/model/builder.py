@@ -24,9 +24,17 @@ class LayerlabModel(nn.Module):
             self.layers[node.id] = BUILDERS[node.type](node)
             plan.append((node.id, tuple(node.inputs)))
         self.plan = tuple(plan)
+        # A plain chain (each node fed by the one before) runs without the dict of values.
+        previous = [self.input_id] + [node_id for node_id, _ in plan[:-1]]
+        is_chain = all(inputs == (prev,) for (_, inputs), prev in zip(plan, previous))
+        self.chain = tuple(self.layers[i] for i, _ in plan) if is_chain and plan else None
         self.shapes = {n.id: tuple(n.shape) for n in network.nodes}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.chain is not None:
+            for layer in self.chain:
+                x = layer(x)
+            return x
         return self._run(x, ())[0]
 
     def capture(self, x: torch.Tensor, node_ids) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

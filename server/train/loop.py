@@ -23,14 +23,30 @@ class TrainError(Exception):
 
 
 OPTIMIZERS: dict[str, Callable] = {
-    "sgd": lambda p, o: torch.optim.SGD(p, lr=o["lr"], momentum=o["momentum"],
-                                        nesterov=o["nesterov"], weight_decay=o["weight_decay"]),
-    "adam": lambda p, o: torch.optim.Adam(p, lr=o["lr"], weight_decay=o["weight_decay"]),
-    "adamw": lambda p, o: torch.optim.AdamW(p, lr=o["lr"], weight_decay=o["weight_decay"]),
-    "adagrad": lambda p, o: torch.optim.Adagrad(p, lr=o["lr"], weight_decay=o["weight_decay"]),
-    "rmsprop": lambda p, o: torch.optim.RMSprop(p, lr=o["lr"], momentum=o["momentum"],
-                                                weight_decay=o["weight_decay"]),
+    "sgd": lambda p, o, **kw: torch.optim.SGD(p, lr=o["lr"], momentum=o["momentum"],
+                                              nesterov=o["nesterov"],
+                                              weight_decay=o["weight_decay"], **kw),
+    "adam": lambda p, o, **kw: torch.optim.Adam(p, lr=o["lr"], weight_decay=o["weight_decay"],
+                                                **kw),
+    "adamw": lambda p, o, **kw: torch.optim.AdamW(p, lr=o["lr"], weight_decay=o["weight_decay"],
+                                                  **kw),
+    "adagrad": lambda p, o, **kw: torch.optim.Adagrad(p, lr=o["lr"],
+                                                      weight_decay=o["weight_decay"], **kw),
+    "rmsprop": lambda p, o, **kw: torch.optim.RMSprop(p, lr=o["lr"], momentum=o["momentum"],
+                                                      weight_decay=o["weight_decay"], **kw),
 }
+FUSED = {"sgd", "adam", "adamw", "adagrad"}  # PyTorch has fused kernels for these
+
+
+def make_optimizer(params, opt: dict) -> torch.optim.Optimizer:
+    """The optimizer, fused where PyTorch supports it (one kernel per step, not one per tensor)."""
+    params = list(params)
+    if opt["name"] in FUSED:
+        try:
+            return OPTIMIZERS[opt["name"]](params, opt, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            pass  # this device or build has no fused kernel: use the default one
+    return OPTIMIZERS[opt["name"]](params, opt)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -68,6 +84,7 @@ class TrainResult:
     val_loss: float | None
     val_accuracy: float | None
     samples_per_second: float
+    seconds: float  # training wall time, setup and pauses excluded
     device: str
     model: LayerlabModel
     history: list[dict] = field(default_factory=list)
@@ -116,7 +133,7 @@ class Trainer:
             self.y_train = self.y_train.float().unsqueeze(1)
             self.y_val = self.y_val.float().unsqueeze(1)
         opt = cfg.optimizer
-        self.optimizer = OPTIMIZERS[opt["name"]](self.model.parameters(), opt)
+        self.optimizer = make_optimizer(self.model.parameters(), opt)
         self.lr = opt["lr"]
         self.grad_clip = opt.get("grad_clip")
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
@@ -197,6 +214,14 @@ class Trainer:
                 self._log_point(now, evaluate=True)
                 last_eval = time.perf_counter()
         return self._result(state)
+
+    def total_steps(self) -> int | None:
+        """Steps the run will take when bounded, else None."""
+        cfg, per_epoch = self.cfg, getattr(self, "steps_per_epoch", None)
+        bounds = [cfg.steps] if cfg.steps else []
+        if cfg.epochs and per_epoch:
+            bounds.append(cfg.epochs * per_epoch)
+        return min(bounds) if bounds else None
 
     def _done(self) -> bool:
         cfg = self.cfg
@@ -308,6 +333,6 @@ class Trainer:
         return TrainResult(
             state=state, steps=self.step, epochs=self.epoch, train_loss=last.get("train_loss"),
             val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
-            samples_per_second=self.samples / elapsed if elapsed > 0 else 0.0,
+            samples_per_second=self.samples / elapsed if elapsed > 0 else 0.0, seconds=elapsed,
             device=self.device_name, model=self.model, history=self.history,
         )

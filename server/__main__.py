@@ -1,0 +1,288 @@
+"""The `layerlab` command line: serve, validate, train, export (CONTRACTS.md §2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit 2)."""
+
+
+def read_document(path: str) -> dict | str:
+    """The parsed document, or a message saying why it is not JSON."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"no such file: {path}")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return f"{path} is not UTF-8 text"
+    except json.JSONDecodeError as e:
+        return f"{path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+
+
+def emit_json(obj: dict) -> None:
+    """Print the one JSON object that --json promises as the last line of stdout."""
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of a design name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "design"
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    """layerlab validate DOC [--json]."""
+    from server.graph import validate
+
+    doc = read_document(args.doc)
+    if isinstance(doc, str):
+        report = {"ok": False, "shapes": {}, "params": {}, "total_params": 0,
+                  "errors": [{"node": None, "param": None, "message": doc}]}
+    else:
+        report = validate(doc, data_dir=args.data_dir).to_json()
+    if args.json:
+        emit_json(report)
+    else:
+        print_report(report, doc if isinstance(doc, dict) else None)
+    return EXIT_OK if report["ok"] else EXIT_FAILED
+
+
+def print_report(report: dict, doc: dict | None) -> None:
+    """A readable table of shapes and parameter counts, then every problem."""
+    types = {n.get("id"): n.get("type") for n in (doc or {}).get("nodes", [])
+             if isinstance(n, dict)}
+    if report["shapes"]:
+        print(f"{'node':<20} {'type':<24} {'output shape':<20} {'params':>12}")
+        for node_id, shape in report["shapes"].items():
+            print(f"{node_id:<20} {str(types.get(node_id, '')):<24} {str(shape):<20} "
+                  f"{report['params'][node_id]:>12,}")
+        print(f"{'total':<66} {report['total_params']:>12,}")
+    for e in report["errors"]:
+        where = " ".join(x for x in (e["node"] and f"[{e['node']}]", e["param"]) if x)
+        print(f"error: {where + ': ' if where else ''}{e['message']}", file=sys.stderr)
+    print("valid" if report["ok"] else f"invalid: {len(report['errors'])} problem(s)",
+          file=sys.stderr if not report["ok"] else sys.stdout)
+
+
+# -- train ------------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    """layerlab train DOC [--epochs N | --steps N] [--device D] [--out DIR] [--json]."""
+    from tqdm import tqdm
+
+    from server.graph import DocumentError, parse_document
+    from server.model import save_weights
+    from server.train import Control, Trainer, TrainError
+
+    doc = read_document(args.doc)
+    if isinstance(doc, str):
+        return fail(args, doc)
+    try:
+        network = parse_document(doc, data_dir=args.data_dir)
+    except DocumentError as e:
+        return fail(args, str(e), errors=e.errors)
+    control = Control()
+    bar = tqdm(desc=network.name, unit="step", file=sys.stderr, dynamic_ncols=True,
+               disable=args.quiet)
+    trainer = None
+
+    def on_point(point: dict) -> None:
+        bar.total = trainer.total_steps()
+        bar.update(point["step"] - bar.n)
+        shown = {k: f"{point[k]:.4g}" for k in ("train_loss", "val_loss", "val_accuracy")
+                 if k in point}
+        bar.set_postfix(shown, refresh=False)
+
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    try:
+        trainer = Trainer(network, data_dir=args.data_dir, control=control, on_point=on_point,
+                          epochs=args.epochs, steps=args.steps, device=args.device)
+        result = trainer.run()
+    except TrainError as e:
+        bar.close()
+        return fail(args, str(e))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.update(result.steps - bar.n)
+    bar.close()
+    out = Path(args.out or Path("runs") / f"{slug(network.name)}-{time.strftime('%Y%m%d-%H%M%S')}")
+    weights = save_weights(result.model, out / "weights.safetensors")
+    summary = {"ok": True, "state": result.state, "steps": result.steps, "epochs": result.epochs,
+               "train_loss": result.train_loss, "val_loss": result.val_loss,
+               "val_accuracy": result.val_accuracy,
+               "samples_per_second": round(result.samples_per_second, 1),
+               "device": result.device, "weights": str(weights)}
+    (out / "metrics.json").write_text(json.dumps({**summary, "history": result.history}))
+    (out / "design.layerlab.json").write_text(json.dumps(doc, indent=2))
+    if args.json:
+        emit_json(summary)
+    else:
+        acc = (f", val_accuracy {result.val_accuracy:.4f}"
+               if result.val_accuracy is not None else "")
+        print(f"{result.state}: {result.steps} steps, {result.epochs} epochs, val_loss "
+              f"{result.val_loss:.4g}{acc} on {result.device}; weights in {weights}")
+    return EXIT_OK
+
+
+def fail(args, message: str, errors: list | None = None) -> int:
+    """Report a failure as text (stderr) or as the --json object, and return exit 1."""
+    if getattr(args, "json", False):
+        emit_json({"ok": False, "error": message, "errors": errors or []})
+    else:
+        print(f"error: {message}", file=sys.stderr)
+        for e in (errors or [])[1:]:
+            where = e["node"] or e["param"] or ""
+            print(f"error: {where + ': ' if where else ''}{e['message']}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+# -- export -----------------------------------------------------------------------------------
+
+def cmd_export(args) -> int:
+    """layerlab export DOC [--weights FILE] [--format onnx|pytorch] -o OUT [--check]."""
+    from tqdm import tqdm
+
+    from server.export import ExportError, export_onnx, export_pytorch
+    from server.graph import DocumentError, parse_document
+    from server.model import WeightsError, apply_weights, build_model, load_weights
+
+    as_json = args.json or args.check
+    args.json = as_json
+    doc = read_document(args.doc)
+    if isinstance(doc, str):
+        return fail(args, doc)
+    try:
+        network = parse_document(doc, data_dir=args.data_dir)
+        model = build_model(network, seed=network.training["seed"])
+        if args.weights:
+            apply_weights(model, load_weights(args.weights))
+    except (DocumentError, WeightsError) as e:
+        return fail(args, str(e), errors=getattr(e, "errors", None))
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "pytorch":
+        out.write_text(export_pytorch(network, model.state_dict()), encoding="utf-8")
+        result = {"ok": True, "path": str(out), "format": "pytorch"}
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        stages = tqdm(total=3, desc="export", file=sys.stderr, disable=args.quiet,
+                      bar_format="{desc}: {n}/{total} {postfix}")
+
+        def progress(stage: str) -> None:
+            stages.set_postfix_str(stage)
+            stages.update(1)
+
+        try:
+            res = export_onnx(model, network, out, check=args.check, progress=progress)
+        except ExportError as e:
+            stages.close()
+            return fail(args, str(e))
+        stages.close()
+        result = {"ok": bool(res.ok), "path": str(res.path), "max_abs_diff": res.max_abs_diff,
+                  "opset": res.opset, "exporter": res.exporter, "message": res.message}
+        print(f"wrote {res.path} (opset {res.opset}, {res.exporter} exporter"
+              + (f", max_abs_diff {res.max_abs_diff:.3g}" if res.max_abs_diff is not None
+                 else "") + ")", file=sys.stderr)
+    if as_json:
+        emit_json(result)
+    return EXIT_OK if result["ok"] else EXIT_FAILED
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+def cmd_serve(args) -> int:
+    """layerlab serve [--host 127.0.0.1] [--port 5000] [--data-dir DIR]."""
+    from server.web.serve import serve
+
+    serve(args.host, args.port, args.data_dir)
+    return EXIT_OK
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+class Parser(argparse.ArgumentParser):
+    """argparse that exits 2 on usage errors (as it does) but with our message style."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        print(f"layerlab: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `layerlab` argument parser."""
+    parser = Parser(prog="layerlab", description="Design, train and export neural networks.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    serve = sub.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--data-dir", default=None, help="where designs and runs are kept")
+    serve.set_defaults(func=cmd_serve)
+
+    def doc_command(name: str, func, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("doc", help="a .layerlab.json document")
+        p.add_argument("--json", action="store_true", help="end stdout with one JSON object")
+        p.add_argument("--data-dir", default=None, help="where uploads and downloads are kept")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.set_defaults(func=func)
+        return p
+
+    doc_command("validate", cmd_validate, "check a document and infer every shape")
+    train = doc_command("train", cmd_train, "train headless")
+    bound = train.add_mutually_exclusive_group()
+    bound.add_argument("--epochs", type=positive, default=None)
+    bound.add_argument("--steps", type=positive, default=None)
+    train.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--out", default=None, help="folder for weights and metrics")
+    export = doc_command("export", cmd_export, "export to ONNX or PyTorch source")
+    export.add_argument("--weights", default=None, help="safetensors (or state_dict) file")
+    export.add_argument("--format", choices=("onnx", "pytorch"), default="onnx")
+    export.add_argument("-o", "--output", required=True, help="the file to write")
+    export.add_argument("--check", action="store_true",
+                        help="compare ONNX Runtime with PyTorch (rtol 1e-3, atol 1e-5)")
+    return parser
+
+
+def positive(text: str) -> int:
+    """argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `layerlab` console script."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "device", None) is not None:
+        from server.graph.training import DEVICE_RE
+
+        if not DEVICE_RE.match(args.device):
+            build_parser().error(f"--device must be auto, cpu, cuda or cuda:N; got {args.device}")
+    try:
+        return args.func(args)
+    except UsageError as e:
+        print(f"layerlab: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
