@@ -26,7 +26,7 @@ class LayerlabModel(nn.Module):
         self.plan = tuple(plan)
         # A plain chain (each node fed by the one before) runs without the dict of values.
         previous = [self.input_id] + [node_id for node_id, _ in plan[:-1]]
-        is_chain = all(inputs == (prev,) for (_, inputs), prev in zip(plan, previous))
+        is_chain = all(inputs == (prev,) for (_, inputs), prev in zip(plan, previous, strict=True))
         self.chain = tuple(self.layers[i] for i, _ in plan) if is_chain and plan else None
         self.shapes = {n.id: tuple(n.shape) for n in network.nodes}
 
