@@ -1,0 +1,40 @@
+"""Every shipped template trains to its stated bar and exports ONNX that ONNX Runtime agrees with."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server.export import export_onnx
+from server.graph import parse_document
+from server.train import Trainer
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "server" / "examples"
+
+# name -> (metric, comparison, bar): what a user can expect from the template as shipped.
+BARS = {
+    "spiral_mlp": ("val_accuracy", ">=", 0.95),
+    "digits_softmax": ("val_accuracy", ">=", 0.93),
+    "digits_cnn": ("val_accuracy", ">=", 0.95),
+    "residual_mlp": ("val_accuracy", ">=", 0.95),
+    "lstm_sine": ("val_loss", "<=", 0.01),
+    "digits_autoencoder": ("val_loss", "<=", 0.05),
+    "attention_parity": ("val_accuracy", ">=", 0.95),
+}
+
+
+def test_every_example_has_a_bar():
+    assert {p.name.removesuffix(".layerlab.json") for p in EXAMPLES.glob("*.json")} == set(BARS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BARS))
+def test_example_trains_to_its_bar_and_exports(name, tmp_path):
+    doc = json.loads((EXAMPLES / f"{name}.layerlab.json").read_text())
+    network = parse_document(doc)
+    result = Trainer(network, device="cpu").run()
+    metric, op, bar = BARS[name]
+    value = getattr(result, metric)
+    assert (value >= bar) if op == ">=" else (value <= bar), f"{name}: {metric} {value}"
+    exported = export_onnx(result.model, network, tmp_path / f"{name}.onnx", check=True)
+    assert exported.ok and exported.max_abs_diff is not None
