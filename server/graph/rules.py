@@ -7,7 +7,9 @@ is checked before anything is allocated.
 
 from __future__ import annotations
 
+import json
 from math import prod
+from typing import Any
 
 Shape = tuple[int, ...]
 
@@ -26,6 +28,18 @@ def fmt(shape: Shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
+def show(value: Any) -> str:
+    """Render a value from a document for a message: 'gpu', true, null, [1, 2] (JSON's words)."""
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _need_rank(shape: Shape, rank: int, layer: str, what: str) -> None:
     if len(shape) != rank:
         raise ShapeError(f"{layer} needs an input of shape {what}; it gets {fmt(shape)}")
@@ -35,9 +49,10 @@ def _out_len(size: int, k: int, s: int, p: int, d: int, axis: str, layer: str) -
     span = d * (k - 1) + 1
     out = (size + 2 * p - span) // s + 1
     if out < 1:
+        extra = "".join([f" plus padding {2 * p}" if p else "",
+                         f" (with dilation {d} the kernel spans {span})" if d > 1 else ""])
         raise ShapeError(
-            f"{layer} kernel_size {k} (dilation {d}) is larger than the input {axis} {size}"
-            f" plus padding {2 * p}",
+            f"{layer} kernel_size {k} is larger than the input {axis} {size}{extra}",
             "kernel_size",
         )
     return out
@@ -117,7 +132,8 @@ def _pool_args(p: dict, layer: str) -> tuple[int, int, int]:
     s = p["stride"] if p.get("stride") is not None else k
     pad = p.get("padding", 0)
     if pad > k // 2:
-        raise ShapeError(f"{layer} padding {pad} must be at most half of kernel_size {k}", "padding")
+        raise ShapeError(f"{layer} padding {pad} must be at most half of kernel_size {k}",
+                         "padding")
     return k, s, pad
 
 
@@ -160,7 +176,8 @@ def batchnorm1d(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
     (x,) = in_shapes
     if len(x) not in (1, 2):
         raise ShapeError(
-            f"BatchNorm1d needs an input of shape [features] or [channels, length]; it gets {fmt(x)}"
+            "BatchNorm1d needs an input of shape [features] or [channels, length]; "
+            f"it gets {fmt(x)}"
         )
     return x, 2 * x[0] if p["affine"] else 0
 
@@ -255,9 +272,11 @@ def concat(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
         raise ShapeError(f"Concat dim {dim} is out of range for {fmt(first)}", "dim")
     dim %= rank
     for other in in_shapes[1:]:
-        if len(other) != rank or any(a != b for i, (a, b) in enumerate(zip(first, other)) if i != dim):
+        if len(other) != rank or any(
+                a != b for i, (a, b) in enumerate(zip(first, other, strict=True)) if i != dim):
             shapes = ", ".join(fmt(s) for s in in_shapes)
-            raise ShapeError(f"Concat along dim {p['dim']} needs the other axes to match; it gets {shapes}")
+            raise ShapeError(
+                f"Concat along dim {p['dim']} needs the other axes to match; it gets {shapes}")
     out = list(first)
     out[dim] = sum(s[dim] for s in in_shapes)
     return tuple(out), 0

@@ -1,0 +1,86 @@
+"""The checked form of a document: nodes with shapes, the network, the report, the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.data.catalog import DatasetInfo
+from server.graph.rules import Shape
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits checked before anything is allocated."""
+
+    max_nodes: int = 500  # nodes in one design
+    max_params: int = 100_000_000  # trainable parameters (400 MB of float32)
+    max_activation_bytes: int = 4 * 2**30  # float32 outputs of every node for one batch
+
+
+@dataclass
+class Node:
+    """A checked node: params resolved with defaults, inputs in port order, inferred shape."""
+
+    id: str
+    type: str
+    params: dict
+    inputs: list[str] = field(default_factory=list)
+    in_shapes: list[Shape] = field(default_factory=list)
+    shape: Shape | None = None
+    n_params: int = 0
+    children: list[str] = field(default_factory=list)
+    valid: bool = True  # False when a param is bad: its shape is then not inferred
+
+
+@dataclass
+class Network:
+    """A document after validation: nodes in topological order and the resolved training."""
+
+    name: str
+    nodes: list[Node]
+    input_id: str | None
+    output_id: str | None
+    training: dict
+    dataset: DatasetInfo | None
+    document: dict
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id."""
+        return next(n for n in self.nodes if n.id == node_id)
+
+
+@dataclass
+class Report:
+    """What validation found; `to_json` is the validate JSON of CONTRACTS.md §2."""
+
+    network: Network | None
+    errors: list[dict]
+
+    @property
+    def ok(self) -> bool:
+        """True when the document has no problem."""
+        return not self.errors
+
+    def to_json(self) -> dict:
+        """{ok, shapes, params, total_params, errors}."""
+        nodes = self.network.nodes if self.network else []
+        shapes = {n.id: list(n.shape) for n in nodes if n.shape is not None}
+        params = {n.id: n.n_params for n in nodes if n.shape is not None}
+        return {
+            "ok": self.ok,
+            "shapes": shapes,
+            "params": params,
+            "total_params": sum(params.values()),
+            "errors": self.errors,
+        }
+
+
+class DocumentError(Exception):
+    """A document that failed validation; `errors` holds every problem."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        first = errors[0] if errors else {"message": "invalid document"}
+        where = f"{first['node']}: " if first.get("node") else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{where}{first['message']}{more}")
