@@ -16,6 +16,7 @@ from server.graph import Network, parse_document
 from server.model import LayerlabModel, build_model
 from server.train.config import TrainConfig
 from server.train.control import Control
+from server.train.gradients import gradient_norms, parameter_groups
 
 
 class TrainError(Exception):
@@ -108,6 +109,8 @@ class Trainer:
         self.history: list[dict] = []
         self.step = 0
         self.epoch = 0
+        self.probe_grads = False  # set it to record gradient norms on the next step
+        self.grad_norms: torch.Tensor | None = None  # one per parameter_groups entry
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -134,6 +137,7 @@ class Trainer:
             self.y_val = self.y_val.float().unsqueeze(1)
         opt = cfg.optimizer
         self.optimizer = make_optimizer(self.model.parameters(), opt)
+        self.grad_groups = parameter_groups(self.model)
         self.lr = opt["lr"]
         self.grad_clip = opt.get("grad_clip")
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
@@ -193,6 +197,8 @@ class Trainer:
                 out = model(xb)
                 loss = loss_fn(out, yb)
                 loss.backward()
+                if self.probe_grads:
+                    self.grad_norms, self.probe_grads = gradient_norms(self.grad_groups), False
                 if clip:
                     nn.utils.clip_grad_norm_(model.parameters(), clip)
                 opt.step()

@@ -1,0 +1,115 @@
+"""Insight frames: right shapes per kind of design, a boundary that matches the model, badges."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from server.insight import Insight, dequantize, quantize
+from server.train import Trainer
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "server" / "examples"
+
+
+def trained(name: str, steps: int = 5, edit=None) -> Trainer:
+    doc = json.loads((EXAMPLES / f"{name}.layerlab.json").read_text())
+    if edit:
+        edit(doc)
+    trainer = Trainer(doc, steps=steps, device="cpu")
+    trainer.probe_grads = True
+    trainer.run()
+    return trainer
+
+
+def test_quantize_round_trips_within_one_level():
+    t = torch.randn(3, 5, 7)
+    frame = quantize(t)
+    assert frame["shape"] == [3, 5, 7] and len(frame["data"]) == 105
+    step = (frame["max"] - frame["min"]) / 255
+    np.testing.assert_allclose(dequantize(frame), t.numpy(), atol=step / 2 + 1e-6)
+
+
+def test_dense_frames_on_the_plane_and_boundary_matches_the_model():
+    trainer = trained("spiral_mlp")
+    insight = Insight(trainer)
+    frames = insight.activations()
+    assert frames["fc1"]["kind"] == "plane" and frames["fc1"]["shape"] == [32, 24, 24]
+    assert frames["out"]["shape"] == [2, 24, 24]
+    assert frames["in"]["kind"] == "plane" and frames["in"]["shape"] == [2, 24, 24]  # x1, x2
+    boundary = insight.boundary()
+    assert boundary["size"] == [64, 64] and boundary["mode"] == "probability"
+    assert boundary["extent"] == list(trainer.dataset.info.extent)
+    with torch.no_grad():
+        trainer.model.eval()
+        direct = torch.softmax(trainer.model(insight.grid), dim=1)[:, 1].reshape(64, 64)
+    np.testing.assert_allclose(dequantize(boundary), direct.numpy(), atol=0.5 / 255 + 1e-6)
+    # The top-left pixel is (x0, y1): the grid's first point.
+    x0, x1, y0, y1 = boundary["extent"]
+    assert insight.grid[0].tolist() == [x0, y1]
+
+
+def test_conv_frames_are_feature_maps_of_the_selected_sample():
+    trainer = trained("digits_cnn")
+    insight = Insight(trainer)
+    insight.select(3)
+    frames = insight.activations()
+    assert frames["conv1"]["kind"] == "maps" and frames["conv1"]["shape"] == [16, 8, 8]
+    assert frames["pool2"]["shape"] == [32, 2, 2]
+    assert frames["out"]["kind"] == "units" and frames["out"]["shape"] == [10]
+    assert frames["in"]["shape"] == [1, 8, 8]
+    assert insight.boundary() is None
+    assert insight.sample_images()["shape"] == [32, 1, 8, 8]
+    weights = insight.weights()
+    assert weights["fc1"]["kind"] == "histogram" and sum(weights["fc1"]["counts"]) == 128 * 64
+    assert weights["out"]["kind"] == "matrix" and weights["out"]["shape"] == [10, 64]
+
+
+def test_recurrent_frames_show_hidden_state_over_time():
+    def sequences(doc):
+        next(n for n in doc["nodes"] if n["id"] == "lstm")["params"]["return_sequences"] = True
+        doc["nodes"].insert(2, {"id": "last", "type": "Flatten"})
+        doc["edges"] = [{"source": "in", "target": "lstm"}, {"source": "lstm", "target": "last"},
+                        {"source": "last", "target": "out"}]
+    trainer = trained("lstm_sine", edit=sequences)
+    frames = Insight(trainer).activations()
+    assert frames["lstm"]["kind"] == "sequence" and frames["lstm"]["shape"] == [20, 32]
+
+
+def test_vanishing_gradients_badge_on_twenty_sigmoid_layers():
+    def deep_sigmoid(doc):
+        nodes = [{"id": "in", "type": "Input"}]
+        for i in range(20):
+            nodes += [{"id": f"fc{i}", "type": "Linear", "params": {"out_features": 16}},
+                      {"id": f"s{i}", "type": "Sigmoid"}]
+        nodes.append({"id": "out", "type": "Linear", "params": {"out_features": 2}})
+        doc["nodes"] = nodes
+        doc["edges"] = [{"source": a["id"], "target": b["id"]}
+                        for a, b in zip(nodes, nodes[1:], strict=False)]
+    health = Insight(trained("spiral_mlp", edit=deep_sigmoid)).health()
+    assert "vanishing" in health["nodes"]["fc0"]["badges"]
+    assert "vanishing" not in health["nodes"]["out"]["badges"]
+    assert health["nodes"]["fc0"]["hints"] and health["gradients"]["fc0"] < 1e-4 * \
+        health["gradients"]["out"]
+
+
+def test_dead_relu_badge_and_healthy_net_has_none():
+    trainer = trained("spiral_mlp")
+    insight = Insight(trainer)
+    healthy = insight.health()
+    assert all(not entry["badges"] for entry in healthy["nodes"].values())
+    with torch.no_grad():
+        trainer.model.layers["fc1"].bias.fill_(-100.0)
+    dead = insight.health()["nodes"]["a1"]
+    assert dead["dead_fraction"] == 1.0 and dead["badges"] == ["dead"]
+
+
+def test_confusion_matrix_and_predictions_mistakes_first():
+    trainer = trained("digits_softmax", steps=30)
+    results = Insight(trainer).results()
+    confusion = np.array(results["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == trainer.x_val.shape[0]
+    assert results["classes"] == [str(i) for i in range(10)]
+    preds = results["predictions"]
+    wrong = [p["true"] != p["pred"] for p in preds]
+    assert wrong == sorted(wrong, reverse=True)  # every mistake before every hit
