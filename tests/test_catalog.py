@@ -53,3 +53,26 @@ def test_capture_returns_chosen_outputs_and_same_result():
     out, captured = model.capture(x, ["b0", "b1"])
     torch.testing.assert_close(out, model(x))
     torch.testing.assert_close(out, captured["b0"] + captured["b1"])
+
+
+def test_reserved_ids_cover_module_attributes_and_are_refused():
+    import re
+
+    from torch import nn
+
+    from server.graph.reserved import RESERVED_IDS
+
+    attrs = {n for n in dir(nn.ModuleDict()) if re.match(r"^[A-Za-z0-9_-]{1,64}$", n)}
+    assert attrs <= RESERVED_IDS
+    doc = case_document("Linear", [4], {})
+    doc["nodes"][1]["id"] = doc["edges"][0]["target"] = "training"
+    errors = validate(doc).errors
+    assert errors[0]["node"] == "training" and "rename" in errors[0]["message"]
+
+
+def test_a_design_of_only_an_input_builds():
+    doc = {"format": "layerlab.network", "version": 1,
+           "nodes": [{"id": "in", "type": "Input", "params": {"shape": [3]}}], "edges": []}
+    model = build_model(validate(doc).network)
+    x = torch.randn(2, 3)
+    assert torch.equal(model(x), x)

@@ -15,6 +15,7 @@ from server.data.catalog import DatasetError, DatasetInfo, describe
 from server.graph.catalog import CATALOG, Param
 from server.graph.fit import check_budget, check_fit
 from server.graph.network import Budget, DocumentError, Network, Node, Report
+from server.graph.reserved import RESERVED_IDS
 from server.graph.rules import ShapeError, fmt, show
 from server.graph.training import resolve_training
 
@@ -150,6 +151,11 @@ def _check_nodes(raw_nodes: list, err) -> tuple[dict[str, Node], set[str]]:
                 "'_' or '-'")
             if isinstance(node_id, (str, int, float)):
                 rejected.add(node_id)
+            continue
+        if node_id in RESERVED_IDS:
+            err(node_id, "id", f"'{node_id}' is a name PyTorch modules already use; rename the "
+                f"node (e.g. '{node_id}_1')")
+            rejected.add(node_id)
             continue
         if node_id in nodes or node_id in rejected:
             err(node_id, "id", f"two nodes have the id '{node_id}'; give each node its own id")

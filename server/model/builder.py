@@ -25,8 +25,8 @@ class LayerlabModel(nn.Module):
             plan.append((node.id, tuple(node.inputs)))
         self.plan = tuple(plan)
         # A plain chain (each node fed by the one before) runs without the dict of values.
-        previous = [self.input_id] + [node_id for node_id, _ in plan[:-1]]
-        is_chain = all(inputs == (prev,) for (_, inputs), prev in zip(plan, previous, strict=True))
+        feeders = [self.input_id] + [node_id for node_id, _ in plan[:-1]]
+        is_chain = all(ins == (f,) for (_, ins), f in zip(plan, feeders[:len(plan)], strict=True))
         self.chain = tuple(self.layers[i] for i, _ in plan) if is_chain and plan else None
         self.shapes = {n.id: tuple(n.shape) for n in network.nodes}
 
