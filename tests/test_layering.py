@@ -21,11 +21,12 @@ FLASK = {"flask", "flask_socketio"}
 
 # package -> server packages it must never import (higher layers).
 FORBIDDEN = {
-    "data": {"graph", "model", "train", "runs", "web", "export", "store"},
-    "graph": {"model", "train", "runs", "web", "export", "store"},
-    "model": {"train", "runs", "web", "export"},
-    "train": {"runs", "web", "export"},
-    "export": {"runs", "web"},
+    "data": {"graph", "model", "train", "insight", "runs", "web", "export", "store"},
+    "graph": {"model", "train", "insight", "runs", "web", "export", "store"},
+    "model": {"train", "insight", "runs", "web", "export"},
+    "train": {"insight", "runs", "web", "export"},
+    "insight": {"runs", "web", "export", "store"},
+    "export": {"insight", "runs", "web"},
     "store": {"runs", "web"},
     "runs": {"web"},
 }
