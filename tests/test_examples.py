@@ -1,4 +1,4 @@
-"""Every shipped template trains to its stated bar and exports ONNX that ONNX Runtime agrees with."""
+"""Every shipped template trains to its stated bar and exports ONNX that ONNX Runtime matches."""
 
 import json
 from pathlib import Path

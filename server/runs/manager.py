@@ -1,0 +1,395 @@
+"""RunManager: every run's life, from `train` to its last point in the store.
+
+Handlers call the public methods from their own threads; one drainer thread (drainer.py) reads
+the workers' pipes and calls back in here. One lock guards all state; a run's points join its
+history and are emitted under it, so a watcher's snapshot and the live stream never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.graph import DocumentError, validate
+from server.runs.drainer import Drainer
+from server.runs.gate import FrameGate
+from server.runs.pool import Worker, WorkerPool, exit_reason
+from server.runs.run import ACTIONS, Run, RunError, hash_token, stored_status, token_matches
+from server.store import Store
+
+log = logging.getLogger(__name__)
+Emit = Callable[..., None]  # emit(event, payload, to=room_or_client, callback=None)
+
+
+@dataclass
+class ManagerConfig:
+    """How many runs train at once and how their results flow."""
+
+    max_concurrent: int = 2  # runs training at once; later ones wait in a FIFO queue
+    pool_size: int = 2  # warm workers kept alive (at most max_concurrent)
+    stop_grace: float = 3.0  # seconds a stopped run's worker gets before it is killed
+    metrics_interval: float = 0.05  # least seconds between two run_metrics of one run
+    save_interval: float = 0.5  # seconds between history writes to the store
+    max_queued: int = 100  # runs allowed to wait; beyond it `train` is refused as busy
+    frame_ack_timeout: float = 10.0  # seconds a heavy frame may wait for its ack
+    threads: int = 0  # torch threads per worker; 0: (CPU cores - 1) / max_concurrent
+
+
+class RunManager:
+    """Owns runs, the FIFO queue, the warm worker pool and the drainer thread."""
+
+    def __init__(self, store: Store, config: ManagerConfig, emit: Emit):
+        self.store = store
+        self.config = config
+        self.emit = emit
+        self.runs: dict[str, Run] = {}  # live runs: not yet finished, stopped or failed
+        self.queue: deque[str] = deque()  # ids of queued runs, first in first out
+        self.pool = WorkerPool(Path(store.data_dir), config.max_concurrent, config.pool_size,
+                               config.threads, self._start_drainer)
+        self.clients: dict[str, set[str]] = {}  # client id -> runs it watches
+        self.lock = threading.RLock()
+        self._drainer: Drainer | None = None
+        self._closing = False
+        self.interrupted = store.mark_interrupted()
+
+    # -- asked by clients ----------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Start the warm worker pool now instead of on the first run."""
+        with self.lock:
+            self.pool.started = True
+            self.pool.top_up()
+
+    def submit(self, document: dict, join: Callable[[str], None], client: str | None) -> tuple:
+        """Queue a run of a valid document; the client joins its room. Returns (id, token)."""
+        report = validate(document, data_dir=self.store.data_dir)
+        errors = report.errors
+        if not errors and report.network.dataset is None:
+            errors = [{"node": None, "param": "training.dataset",
+                       "message": "choose a dataset to train on"}]
+        if errors:
+            raise RunError("invalid_document", f"the design cannot be trained: "
+                           f"{DocumentError(errors)}", errors)
+        token = secrets.token_urlsafe(16)
+        with self.lock:
+            if self._closing:
+                raise RunError("unavailable", "the server is shutting down")
+            if len(self.queue) >= self.config.max_queued:
+                raise RunError("busy", f"{len(self.queue)} runs are already waiting to train; "
+                               "try again when one has finished")
+            run = Run(self._new_id(), hash_token(token), document)
+            self.store.create_run(run.id, run.token_hash, document)
+            self.runs[run.id] = run
+            self.queue.append(run.id)
+            self._join(run, join, client)
+            self.pool.started = True
+            self._schedule()
+            if run.state == "queued":
+                self._publish(run)
+        return run.id, token
+
+    def control(self, run_id: str, token: object, action: str, steps: int = 1) -> str:
+        """Pause, resume, step or stop a run; returns the state it is in or heading for."""
+        with self.lock:
+            run = self._owned(run_id, token)
+            if run.terminal:
+                if action == "stop":
+                    return run.state
+                raise RunError("conflict", f"run {run_id} has already {run.state}")
+            if run.state == "queued" or (run.state == "starting" and action == "stop"):
+                return self._control_waiting(run, action, steps)
+            run.worker.send("control", run.id, action, steps)
+            if action == "stop":
+                run.worker.stop_asked = time.monotonic()
+            return ACTIONS[action]
+
+    def set_lr(self, run_id: str, token: object, lr: float | None) -> None:
+        """Change a run's learning rate from its next step on (optimizer state is kept)."""
+        with self.lock:
+            run = self._owned(run_id, token)
+            if lr is None:
+                return
+            lr = float(lr)
+            if run.terminal:
+                raise RunError("conflict", f"run {run_id} has already {run.state}")
+            if run.worker is None:
+                run.lr = lr
+            else:
+                run.worker.send("control", run.id, "set_lr", lr)
+
+    def watch(self, run_id: str, join: Callable[[str], None], client: str) -> tuple[dict, list]:
+        """Join a run's room read-only; returns (its status, its whole history so far)."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is not None:
+                self._join(run, join, client)
+                self._publish(run)
+                return run.status(self._position(run)), list(run.history)
+        row = self.store.get_run(run_id)
+        if row is None:
+            raise RunError("not_found", f"there is no run {run_id!r}")
+        join(run_id)
+        return stored_status(row), self.store.points(run_id)
+
+    def leave(self, client: str) -> None:
+        """A client disconnected: it no longer watches anything."""
+        with self.lock:
+            for run_id in self.clients.pop(client, ()):
+                run = self.runs.get(run_id)
+                if run is not None and client in run.watchers:
+                    run.watchers.discard(client)
+                    for gate in run.gates.values():
+                        gate.forget(client)
+                    self._publish(run)
+
+    def publish_frame(self, run_id: str, event: str, frame: dict) -> None:
+        """Offer a heavy frame (run_activations, run_boundary) to a run's watchers."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                return
+            gate = run.gates.get(event)
+            if gate is None:
+                gate = run.gates[event] = FrameGate(
+                    lambda client, f, ack: self.emit(event, f, to=client, callback=ack),
+                    self.config.frame_ack_timeout)
+            clients = list(run.watchers)
+        gate.offer(clients, frame)
+
+    # -- read by routes ------------------------------------------------------------------------
+
+    def details(self, run_id: str) -> dict:
+        """A run's summary for GET /api/runs/<id>: status, config, result and history."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            live = (run.status(self._position(run)), list(run.history)) if run else None
+        row = self.store.get_run(run_id)
+        if row is None:
+            raise RunError("not_found", f"there is no run {run_id!r}")
+        status, history = live or (stored_status(row), self.store.points(run_id))
+        return {"run_id": run_id, "name": row["name"], "status": status,
+                "document": row["document"], "config": row["document"].get("training"),
+                "result": row["summary"], "history": history, "created": row["created"],
+                "finished": row["finished"],
+                "has_weights": (self.store.run_dir(run_id) / "weights.safetensors").is_file()}
+
+    def is_live(self, run_id: str) -> bool:
+        """True while a run is queued or training."""
+        with self.lock:
+            return run_id in self.runs
+
+    def stats(self) -> dict:
+        """Counts for GET /api/health."""
+        with self.lock:
+            workers = self.pool.workers
+            return {"queued": len(self.queue), "active": sum(w.busy for w in workers),
+                    "workers": len(workers), "ready_workers": sum(w.ready for w in workers),
+                    "max_concurrent": self.config.max_concurrent}
+
+    # -- driven by the drainer -----------------------------------------------------------------
+
+    def on_message(self, w: Worker, message: tuple) -> None:
+        """Apply one message from a worker (see server/runs/worker.py for the kinds)."""
+        kind = message[0]
+        with self.lock:
+            if kind == "ready":
+                w.ready, self.pool.boot_failures = True, 0
+                if w.stop_asked:  # the stop grace counts from when it can obey
+                    w.stop_asked = time.monotonic()
+                return
+            run = self.runs.get(message[1])
+            if kind in ("done", "failed") and w.run_id == message[1]:
+                w.run_id, w.stop_asked = None, None
+            if run is not None and not run.terminal:
+                self._apply(run, kind, message[2:])
+            if not w.busy:
+                self._schedule()
+
+    def tick(self, now: float) -> None:
+        """Send due metric batches, save history, end workers that ignore a stop."""
+        batches = []
+        with self.lock:
+            for run in self.runs.values():
+                if run.unsent and now - run.last_sent >= self.config.metrics_interval:
+                    self._flush(run, now)
+                if run.unsaved and now - run.last_saved >= self.config.save_interval:
+                    batches.append((run.id, run.unsaved))
+                    run.unsaved, run.last_saved = [], now
+            late = [w for w in self.pool.workers if w.stop_asked and w.ready
+                    and now - w.stop_asked > self.config.stop_grace]
+        for run_id, points in batches:
+            self.store.add_points(run_id, points)
+        for w in late:
+            w.end()  # the drainer sees its sentinel next and calls worker_died
+
+    def worker_died(self, w: Worker) -> None:
+        """A worker process ended: fail (or stop) its run and replace it."""
+        with self.lock:
+            if not self.pool.remove(w):
+                return
+            run = self.runs.get(w.run_id) if w.run_id else None
+            if run is not None and not run.terminal:
+                if w.stop_asked:
+                    self._finish(run, "stopped", message="stopped; its training process was "
+                                 f"ended after not stopping within {self.config.stop_grace:g} s")
+                else:
+                    self._finish(run, "failed", message="the training process ended "
+                                 f"unexpectedly: {exit_reason(w.process.exitcode)}")
+            self._schedule()
+
+    # -- shutting down -------------------------------------------------------------------------
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop every run, record it, and end the workers (bounded by `timeout` seconds)."""
+        with self.lock:
+            self._closing = True
+            for run_id in list(self.queue):
+                self._finish(self.runs[run_id], "stopped",
+                             message="the server shut down before this run started")
+            for w in self.pool.workers:
+                if w.busy:
+                    w.send("control", w.run_id, "stop", None)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._drainer and self._drainer.is_alive():
+            with self.lock:
+                if not self.runs:
+                    break
+            time.sleep(0.02)
+        with self.lock:
+            for run in list(self.runs.values()):
+                self._finish(run, "stopped", message="the server shut down")
+        if self._drainer:
+            self._drainer.stop()
+        with self.lock:
+            self.pool.close()
+
+    # -- internals (called with the lock held) -------------------------------------------------
+
+    def _apply(self, run: Run, kind: str, args: tuple) -> None:
+        if kind == "point":
+            point = args[0]
+            run.unsent.append(point)
+            run.step, run.epoch = point.get("step", run.step), int(point.get("epoch", run.epoch))
+        elif kind == "status":
+            self._on_status(run, args[0])
+        elif kind == "done":
+            self._finish(run, args[0]["state"], summary=args[0])
+        elif kind == "failed":
+            self._finish(run, "failed", message=args[0])
+        elif kind == "frame":
+            self.publish_frame(run.id, *args)
+
+    def _on_status(self, run: Run, status: dict) -> None:
+        run.step, run.epoch = status.get("step", run.step), status.get("epoch", run.epoch)
+        run.device = status.get("device") or run.device
+        if status["state"] != run.state and run.can_become(status["state"]):
+            self._move(run, status["state"])
+
+    def _move(self, run: Run, state: str) -> None:
+        self._flush(run, time.monotonic())  # points before the status that follows them
+        run.state = state
+        self.store.update_run(run.id, status=state, device=run.device, step=run.step,
+                              epoch=int(run.epoch))
+        self._publish(run)
+
+    def _finish(self, run: Run, state: str, summary: dict | None = None,
+                message: str | None = None) -> None:
+        self._flush(run, time.monotonic())
+        self.store.add_points(run.id, run.unsaved)
+        run.unsaved, run.state, run.message = [], state, message
+        if summary:
+            run.step, run.epoch = summary["steps"], summary["epochs"]
+            run.device = summary["device"]
+        self.store.update_run(run.id, status=state, device=run.device, step=run.step,
+                              epoch=int(run.epoch), message=message, finished=time.time(),
+                              summary=summary)
+        self._publish(run)
+        log.info("run %s %s%s", run.id, state, f": {message}" if message else "")
+        del self.runs[run.id]
+        for client in run.watchers:
+            self.clients.get(client, set()).discard(run.id)
+        if run.id in self.queue:
+            self.queue.remove(run.id)
+            self._publish_queue()
+
+    def _flush(self, run: Run, now: float) -> None:
+        if run.unsent:
+            points, run.unsent = run.unsent, []
+            run.history.extend(points)
+            run.unsaved.extend(points)
+            self.emit("run_metrics", {"run_id": run.id, "points": points}, to=run.id)
+        run.last_sent = now
+
+    def _publish(self, run: Run) -> None:
+        self.emit("run_status", run.status(self._position(run)), to=run.id)
+
+    def _publish_queue(self) -> None:
+        for run_id in self.queue:
+            self._publish(self.runs[run_id])
+
+    def _position(self, run: Run) -> int | None:
+        return self.queue.index(run.id) + 1 if run.state == "queued" else None
+
+    def _join(self, run: Run, join: Callable[[str], None], client: str | None) -> None:
+        join(run.id)
+        if client is not None:
+            run.watchers.add(client)
+            self.clients.setdefault(client, set()).add(run.id)
+
+    def _owned(self, run_id: str, token: object) -> Run:
+        run = self.runs.get(run_id)
+        if run is None:
+            row = self.store.get_run(run_id)
+            if row is None:
+                raise RunError("not_found", f"there is no run {run_id!r}")
+            run = Run(run_id, row["token_hash"], row["document"], state=row["status"])
+        if not token_matches(token, run.token_hash):
+            raise RunError("forbidden", f"the token does not control run {run_id}; only the "
+                           "page that started a run can control it")
+        return run
+
+    def _control_waiting(self, run: Run, action: str, steps: int) -> str:
+        """Control a run no worker trains yet."""
+        if action == "stop":
+            if run.worker is not None:
+                run.worker.send("control", run.id, "stop", None)
+                run.worker.stop_asked = time.monotonic()
+            self._finish(run, "stopped", message="stopped before training began")
+            return "stopped"
+        run.paused = action != "resume"
+        run.steps = run.steps + steps if action == "step" else 0
+        return run.state
+
+    def _schedule(self) -> None:
+        """Give queued runs to idle workers, first come first served."""
+        if self._closing:
+            return
+        moved = False
+        while self.queue:
+            w = self.pool.idle()
+            if w is None:
+                break
+            run = self.runs[self.queue.popleft()]
+            run.worker, w.run_id, moved = w, run.id, True
+            w.send("job", run.job())
+            self._move(run, "starting")
+        if moved:
+            self._publish_queue()
+        self.pool.top_up()
+
+    def _start_drainer(self) -> None:
+        if self._drainer is None:
+            self._drainer = Drainer(self)
+            self._drainer.start()
+
+    def _new_id(self) -> str:
+        while True:
+            run_id = secrets.token_urlsafe(6)
+            if run_id not in self.runs and self.store.get_run(run_id) is None:
+                return run_id

@@ -1,0 +1,101 @@
+"""One run's live state and the state machine it follows."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+
+from server.runs.gate import FrameGate
+
+# queued -> starting -> running <-> paused -> finished | stopped | failed
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"starting", "stopped", "failed"}),
+    "starting": frozenset({"running", "paused", "finished", "stopped", "failed"}),
+    "running": frozenset({"paused", "finished", "stopped", "failed"}),
+    "paused": frozenset({"running", "finished", "stopped", "failed"}),
+    "finished": frozenset(),
+    "stopped": frozenset(),
+    "failed": frozenset(),
+}
+TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+ACTIONS = {"pause": "paused", "resume": "running", "step": "paused", "stop": "stopped"}
+
+
+class RunError(Exception):
+    """A request about a run that cannot be met; `code` is the error code clients see."""
+
+    def __init__(self, code: str, message: str, errors: list | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+def hash_token(token: str) -> str:
+    """What the store keeps of an owner token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: object, token_hash: str) -> bool:
+    """Constant-time check of a presented token against the stored hash."""
+    return isinstance(token, str) and hmac.compare_digest(hash_token(token), token_hash)
+
+
+@dataclass
+class Run:
+    """A run the manager holds in memory from submission until it ends."""
+
+    id: str
+    token_hash: str
+    document: dict
+    state: str = "queued"
+    device: str | None = None
+    step: int = 0
+    epoch: int = 0  # epochs completed
+    message: str | None = None
+    history: list[dict] = field(default_factory=list)  # every point emitted so far
+    unsent: list[dict] = field(default_factory=list)  # points waiting for the next batch
+    unsaved: list[dict] = field(default_factory=list)  # points not yet in the store
+    watchers: set[str] = field(default_factory=set)  # client ids in the run's room
+    gates: dict[str, FrameGate] = field(default_factory=dict)  # heavy frame event -> gate
+    worker: object | None = None  # the Worker training it
+    paused: bool = False  # start paused (pause/step asked while queued)
+    steps: int = 0  # steps to take once started while paused
+    lr: float | None = None  # a learning rate asked for before it started
+    last_sent: float = 0.0  # monotonic time of the last run_metrics batch
+    last_saved: float = field(default_factory=time.monotonic)
+
+    @property
+    def terminal(self) -> bool:
+        """True once finished, stopped or failed."""
+        return self.state in TERMINAL
+
+    def can_become(self, state: str) -> bool:
+        """Whether the state machine allows moving to `state` (same state: no move)."""
+        return state in TRANSITIONS[self.state]
+
+    def status(self, queue_position: int | None = None) -> dict:
+        """The run_status payload."""
+        payload = {"run_id": self.id, "state": self.state, "device": self.device,
+                   "step": self.step, "epoch": self.epoch, "watchers": len(self.watchers)}
+        if queue_position is not None:
+            payload["queue_position"] = queue_position
+        if self.message:
+            payload["message"] = self.message
+        return payload
+
+    def job(self) -> dict:
+        """What a worker needs to train this run."""
+        return {"run_id": self.id, "document": self.document, "paused": self.paused,
+                "steps": self.steps, "lr": self.lr}
+
+
+def stored_status(row: dict) -> dict:
+    """The run_status payload of a run known only to the store."""
+    payload = {"run_id": row["id"], "state": row["status"], "device": row["device"],
+               "step": row["step"], "epoch": row["epoch"], "watchers": 0}
+    if row.get("message"):
+        payload["message"] = row["message"]
+    return payload

@@ -1,0 +1,194 @@
+"""The worker process: imports torch once, then trains one job after another.
+
+Its main thread runs a Trainer; a reader thread takes commands from the worker's command queue
+(jobs, pause/resume/step/stop/set_lr) and exits the process when the server has died. Every
+message to the server goes through the worker's one result pipe as a tuple:
+
+    ("ready", pid)                       imports done, waiting for a job
+    ("status", run_id, {state, step, epoch, device?})
+    ("point", run_id, point)             a metrics point, with the wall clock as `t_wall`
+    ("done", run_id, summary)            finished or stopped; weights already on disk
+    ("failed", run_id, message)          the run cannot go on; the message says why
+    ("frame", run_id, event, payload)    a heavy frame (run_activations, run_boundary):
+                                         the server delivers it latest-wins (FrameGate)
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+from pathlib import Path
+
+PARENT_CHECK_SECONDS = 0.5  # how often an idle reader checks that the server is still alive
+# A few steps of a tiny design before reporting ready, so that the first real run finds every
+# import done and every kernel loaded: the first metric then comes in a fraction of a second.
+WARM_UP = {
+    "format": "layerlab.network", "version": 1, "name": "warm-up",
+    "nodes": [{"id": "in", "type": "Input", "params": {"shape": [2]}},
+              {"id": "fc", "type": "Linear", "params": {"out_features": 4}},
+              {"id": "act", "type": "Tanh"},
+              {"id": "out", "type": "Linear", "params": {"out_features": 2}}],
+    "edges": [{"source": "in", "target": "fc"}, {"source": "fc", "target": "act"},
+              {"source": "act", "target": "out"}],
+    "training": {"dataset": {"name": "spiral", "samples": 64}, "steps": 3, "batch_size": 16},
+}
+
+
+class Current:
+    """The job being trained and its Control, shared by the two threads of a worker."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.run_id: str | None = None
+        self.control = None
+
+
+def main(slot: int, commands, results, data_dir: str, threads: int) -> None:
+    """Entry point of a spawned worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    from server.train import Control
+
+    send_lock = threading.Lock()
+
+    def send(message: tuple) -> None:
+        try:
+            with send_lock:
+                results.send(message)
+        except OSError:  # the server is gone: nobody is left to train for
+            os._exit(0)
+
+    jobs: queue.Queue = queue.Queue()
+    current = Current()
+    reader = threading.Thread(target=read_commands, args=(commands, jobs, current, Control),
+                              name="commands", daemon=True)
+    reader.start()
+    warm_up(slot)
+    send(("ready", os.getpid()))
+    while True:  # until the reader ends the process ("exit", or the server is gone)
+        train(jobs.get(), slot, current, send, data_dir)
+
+
+def read_commands(commands, jobs: queue.Queue, current: Current, control_class) -> None:
+    """Take jobs and controls from the command queue; exit when the server is gone."""
+    parent = mp.parent_process()
+    while True:
+        try:
+            message = commands.get(timeout=PARENT_CHECK_SECONDS)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                os._exit(0)  # orphaned: the server died without telling us
+            continue
+        kind = message[0]
+        if kind == "exit":
+            os._exit(0)  # sent after every run was stopped and recorded: nothing left to save
+        if kind == "job":
+            job = message[1]
+            control = control_class(paused=job.get("paused", False))
+            if job.get("steps"):
+                control.step(job["steps"])
+            if job.get("lr") is not None:
+                control.set_lr(job["lr"])
+            with current.lock:
+                current.run_id, current.control = job["run_id"], control
+            jobs.put(job)
+        elif kind == "control":
+            _, run_id, action, arg = message
+            with current.lock:
+                control = current.control if current.run_id == run_id else None
+            if control is not None:
+                apply(control, action, arg)
+
+
+def apply(control, action: str, arg) -> None:
+    """Call the Control method for a command."""
+    if action == "pause":
+        control.pause()
+    elif action == "resume":
+        control.resume()
+    elif action == "step":
+        control.step(arg or 1)
+    elif action == "stop":
+        control.stop()
+    elif action == "set_lr":
+        control.set_lr(arg)
+
+
+def train(job: dict, slot: int, current: Current, send, data_dir: str) -> None:
+    """Run one job to its end and report how it ended."""
+    from server.graph import DocumentError
+    from server.model import save_weights
+    from server.train import Trainer, TrainError
+
+    run_id = job["run_id"]
+    trainer = None
+    try:
+        trainer = Trainer(job["document"], data_dir=data_dir, control=current.control,
+                          on_point=lambda p: send(("point", run_id, {**p, "t_wall": time.time()})),
+                          on_status=lambda s: send(("status", run_id, s)),
+                          device=pick_device(job["document"], slot))
+        result = trainer.run()
+        weights = save_weights(result.model, Path(data_dir) / "runs" / run_id /
+                               "weights.safetensors")
+        send(("done", run_id, summarize(result, weights)))
+    except (TrainError, DocumentError) as e:
+        send(("failed", run_id, str(e)))
+    except MemoryError:
+        send(("failed", run_id, "the server ran out of memory; use a smaller design, batch size "
+                                "or dataset"))
+    except Exception as e:  # noqa: BLE001 - any bug must fail this run, never the worker
+        traceback.print_exc()
+        send(("failed", run_id, f"internal error while training: {type(e).__name__}: {e}"))
+    finally:
+        with current.lock:
+            current.run_id, current.control = None, None
+        del trainer
+        release_memory()
+
+
+def warm_up(slot: int) -> None:
+    """Train WARM_UP briefly on this worker's device; a failure here is the real run's to report."""
+    from server.train import Trainer
+
+    try:
+        Trainer(WARM_UP, device=pick_device(WARM_UP, slot)).run()
+    except Exception:  # noqa: BLE001 - e.g. a broken GPU: the first real run will say so
+        traceback.print_exc()
+    release_memory()
+
+
+def pick_device(document: dict, slot: int) -> str | None:
+    """With several GPUs, spread `auto` runs over them by worker slot; else keep the document's."""
+    import torch
+
+    training = document.get("training") or {}
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if training.get("device", "auto") == "auto" and count > 1:
+        return f"cuda:{slot % count}"
+    return None
+
+
+def summarize(result, weights: Path) -> dict:
+    """The JSON-ready final figures of a TrainResult."""
+    return {"state": result.state, "steps": result.steps, "epochs": result.epochs,
+            "train_loss": result.train_loss, "val_loss": result.val_loss,
+            "val_accuracy": result.val_accuracy,
+            "samples_per_second": round(result.samples_per_second, 1),
+            "device": result.device, "weights": weights.name}
+
+
+def release_memory() -> None:
+    """Give the GPU memory the last run cached back before the worker waits for the next one."""
+    import torch
+
+    if torch.cuda.is_available():
+        gc.collect()  # tensors caught in reference cycles hold device memory until collected
+        torch.cuda.empty_cache()

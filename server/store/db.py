@@ -1,0 +1,192 @@
+"""The SQLite store: one file in WAL mode, one connection behind a lock, one transaction per write.
+
+A `kill -9` of the server loses nothing committed: WAL with synchronous=NORMAL survives a crash of
+the process (not of the machine), and every write below commits before it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS designs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,        -- the network document as JSON
+    created REAL NOT NULL,         -- unix time
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,      -- sha256 of the owner token; the token itself is never kept
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,        -- the design as it was trained
+    status TEXT NOT NULL,          -- queued | starting | running | paused | finished | ...
+    device TEXT,
+    step INTEGER NOT NULL DEFAULT 0,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    message TEXT,                  -- why a run failed or stopped
+    created REAL NOT NULL,
+    finished REAL,
+    summary TEXT                   -- final metrics as JSON
+);
+CREATE TABLE IF NOT EXISTS points (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    data TEXT NOT NULL             -- one run_metrics point as JSON
+);
+CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, seq);
+"""
+TERMINAL = ("finished", "stopped", "failed")
+RUN_FIELDS = ("status", "device", "step", "epoch", "message", "finished", "summary")
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (the message says what)."""
+
+
+class Store:
+    """Designs, runs and metric history in `<data_dir>/layerlab.db`; weights in run folders."""
+
+    def __init__(self, data_dir: str | Path):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / "layerlab.db"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed)."""
+        with self._lock:
+            self._db.close()
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder that holds a run's files (weights, exports)."""
+        return self.data_dir / "runs" / run_id
+
+    # -- designs -------------------------------------------------------------------------------
+
+    def list_designs(self) -> list[dict]:
+        """Every saved design, newest first, without documents."""
+        rows = self._read("SELECT id, name, created, updated FROM designs ORDER BY updated DESC")
+        return [dict(r) for r in rows]
+
+    def get_design(self, design_id: str) -> dict | None:
+        """One design with its document, or None."""
+        rows = self._read("SELECT * FROM designs WHERE id = ?", (design_id,))
+        return _design(rows[0]) if rows else None
+
+    def create_design(self, document: dict) -> dict:
+        """Save a new design; returns it with its id."""
+        design_id, now = secrets.token_urlsafe(6), time.time()
+        with self._tx() as db:
+            db.execute("INSERT INTO designs VALUES (?, ?, ?, ?, ?)",
+                       (design_id, _name(document), json.dumps(document), now, now))
+        return self.get_design(design_id)
+
+    def update_design(self, design_id: str, document: dict) -> dict | None:
+        """Replace a design's document; None when there is no such design."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE designs SET name = ?, document = ?, updated = ? WHERE id = ?",
+                             (_name(document), json.dumps(document), time.time(), design_id))
+        return self.get_design(design_id) if cur.rowcount else None
+
+    def delete_design(self, design_id: str) -> bool:
+        """Delete a design; False when there was none."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM designs WHERE id = ?", (design_id,)).rowcount > 0
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, run_id: str, token_hash: str, document: dict) -> None:
+        """Record a new, queued run."""
+        with self._tx() as db:
+            db.execute("INSERT INTO runs (id, token_hash, name, document, status, created) "
+                       "VALUES (?, ?, ?, ?, 'queued', ?)",
+                       (run_id, token_hash, _name(document), json.dumps(document), time.time()))
+
+    def update_run(self, run_id: str, **fields) -> None:
+        """Set some of status, device, step, epoch, message, finished, summary (a dict)."""
+        unknown = set(fields) - set(RUN_FIELDS)
+        if unknown:
+            raise StoreError(f"runs have no field {sorted(unknown)[0]!r}")
+        if "summary" in fields and fields["summary"] is not None:
+            fields["summary"] = json.dumps(fields["summary"])
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+
+    def get_run(self, run_id: str) -> dict | None:
+        """A run's row (document and summary parsed), or None."""
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            return None
+        run = dict(rows[0])
+        run["document"] = json.loads(run["document"])
+        run["summary"] = json.loads(run["summary"]) if run["summary"] else None
+        return run
+
+    def add_points(self, run_id: str, points: list[dict]) -> None:
+        """Append metric points to a run's history in one transaction."""
+        if points:
+            with self._tx() as db:
+                db.executemany("INSERT INTO points (run_id, step, data) VALUES (?, ?, ?)",
+                               [(run_id, p.get("step", 0), json.dumps(p)) for p in points])
+
+    def points(self, run_id: str) -> list[dict]:
+        """A run's whole metric history, in order."""
+        rows = self._read("SELECT data FROM points WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [json.loads(r["data"]) for r in rows]
+
+    def mark_interrupted(self) -> list[str]:
+        """Runs left unfinished by a server that died: mark them failed; returns their ids."""
+        marks = ", ".join("?" * len(TERMINAL))
+        rows = self._read(f"SELECT id FROM runs WHERE status NOT IN ({marks})", TERMINAL)
+        ids = [r["id"] for r in rows]
+        with self._tx() as db:
+            db.executemany("UPDATE runs SET status = 'failed', finished = ?, message = ? "
+                           "WHERE id = ?",
+                           [(time.time(), "the server stopped while this run was in progress",
+                             i) for i in ids])
+        return ids
+
+
+def _name(document: dict) -> str:
+    name = document.get("name")
+    return name[:200] if isinstance(name, str) and name.strip() else "Untitled"
+
+
+def _design(row: sqlite3.Row) -> dict:
+    design = dict(row)
+    design["document"] = json.loads(design["document"])
+    return design

@@ -1,0 +1,122 @@
+"""Socket.IO events (CONTRACTS.md §4): one handler per event, each answering through its ack.
+
+Every handler takes one JSON argument and returns `{"ok": true, ...}` or the error ack; no
+exception escapes one, whatever a client sends.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+
+from flask import current_app, request
+from flask_socketio import join_room
+
+from server.graph import validate
+from server.runs import ACTIONS
+from server.web import socketio
+from server.web.errors import api_error, bad_request, check_document
+from server.web.services import lab
+
+log = logging.getLogger(__name__)
+MAX_STEPS = 1_000_000  # most steps one `step` action may ask for
+LR_RANGE = (0.0, 10.0)  # the document's own bounds for optimizer.lr: (0, 10]
+
+
+def handler(event: str):
+    """Register a handler of one JSON argument whose errors become `{"ok": false}` acks."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def answer(*args):
+            try:
+                if len(args) != 1:
+                    raise bad_request(f"'{event}' takes one JSON argument; got {len(args)}")
+                return fn(args[0])
+            except Exception as e:  # noqa: BLE001 - every error becomes an ack, never a crash
+                return api_error(e).ack()
+
+        socketio.on(event)(answer)
+        return fn
+
+    return wrap
+
+
+@handler("validate")
+def on_validate(doc):
+    """The validate JSON of a document."""
+    if isinstance(doc, dict):
+        check_document(doc, current_app.config["MAX_DOCUMENT_BYTES"])
+    return validate(doc, data_dir=lab().data_dir).to_json()
+
+
+@handler("train")
+def on_train(doc):
+    """Queue a run; the sender joins its room and gets the token that controls it."""
+    doc = check_document(doc, current_app.config["MAX_DOCUMENT_BYTES"])
+    run_id, token = lab().manager.submit(doc, join_room, request.sid)
+    return {"ok": True, "run_id": run_id, "token": token}
+
+
+@handler("control")
+def on_control(message):
+    """Pause, resume, step or stop a run (token holder only)."""
+    msg = fields(message, "control", run_id=str, token=object, action=str, steps=int)
+    if msg["action"] not in ACTIONS:
+        raise bad_request(f"action must be one of {', '.join(ACTIONS)}; got {msg['action']!r}")
+    steps = msg.get("steps", 1)
+    if not 1 <= steps <= MAX_STEPS:
+        raise bad_request(f"steps must be from 1 to {MAX_STEPS:,}; got {steps}")
+    state = lab().manager.control(msg["run_id"], msg.get("token"), msg["action"], steps)
+    return {"ok": True, "state": state}
+
+
+@handler("set_hparams")
+def on_set_hparams(message):
+    """Change a run's learning rate mid-run (token holder only)."""
+    msg = fields(message, "set_hparams", run_id=str, token=object, lr=float)
+    lr = msg.get("lr")
+    if lr is not None and not (math.isfinite(lr) and LR_RANGE[0] < lr <= LR_RANGE[1]):
+        raise bad_request(f"lr must be a number in (0, 10]; got {lr}")
+    lab().manager.set_lr(msg["run_id"], msg.get("token"), lr)
+    return {"ok": True}
+
+
+@handler("watch")
+def on_watch(message):
+    """Join a run's room read-only; the ack carries its status and whole history."""
+    msg = fields(message, "watch", run_id=str)
+    status, history = lab().manager.watch(msg["run_id"], join_room, request.sid)
+    return {"ok": True, "status": status, "history": history}
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason=None):
+    """The client no longer watches anything (its runs go on)."""
+    try:
+        lab().manager.leave(request.sid)
+    except Exception:  # noqa: BLE001 - nothing to answer; never let a disconnect raise
+        log.exception("error while a client disconnected")
+
+
+def fields(message, event: str, **types) -> dict:
+    """Check a message's fields: an object, known keys, right types; run_id required."""
+    if not isinstance(message, dict):
+        raise bad_request(f"'{event}' takes a JSON object like {{\"run_id\": ...}}")
+    unknown = sorted(set(message) - set(types))
+    if unknown:
+        raise bad_request(f"'{event}' takes {', '.join(types)}; unknown field {unknown[0]!r}")
+    if "run_id" not in message:
+        raise bad_request(f"'{event}' needs a run_id")
+    for key, kind in types.items():
+        value = message.get(key)
+        if value is None or kind is object:
+            continue
+        ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+        if not ok or isinstance(value, bool):
+            raise bad_request(f"{key} must be {TYPE_NAMES[kind]}; got {value!r}"[:300])
+    return message
+
+
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
