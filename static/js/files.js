@@ -1,0 +1,163 @@
+// The design as a file: New, Examples, Save (server), Share link, Download / Upload of the
+// .layerlab.json document, and Export (ONNX with the ONNX Runtime check, PyTorch source).
+
+import { api, attachmentName, designDocument, designId } from './api.js';
+import { downloadBlob, h, toast } from './dom.js';
+import { emptyDocument, moveNodes, normalizeDocument, setPath } from './graph.js';
+import { tidyLayout } from './layout.js';
+import { encodeDoc, fileName } from './persist.js';
+
+/** Open a document as the current design (one undo step back to the previous one). */
+export function openDocument(app, doc, { tidy = false, designId: id = null } = {}) {
+  let next = normalizeDocument(doc);
+  if (tidy || next.nodes.some((n) => !n.ui)) next = tidied(app, next);
+  app.designId = id;
+  app.savedJson = id ? JSON.stringify(next) : null;
+  app.store.load(next);
+  requestAnimationFrame(() => app.canvas.fit());
+}
+
+/** The document laid out left to right for the canvas as it is now. */
+export function tidied(app, doc) {
+  const s = app.canvas.size();
+  return moveNodes(doc, tidyLayout(doc, { view: { w: s.w, h: s.h } }));
+}
+
+export function newDesign(app) {
+  const training = app.store.doc.training;
+  const doc = emptyDocument();
+  if (training?.dataset) doc.training.dataset = { name: training.dataset.name };
+  openDocument(app, doc);
+  app.onNew?.();
+  toast('New design. Undo (Ctrl+Z) brings the previous one back.');
+}
+
+export function fillExamples(app, menu, button) {
+  menu.replaceChildren(...app.examples.map((ex) => h('button', {
+    type: 'button', role: 'menuitem', class: 'menu-item', dataset: { example: ex.id },
+    onclick: () => {
+      close();
+      openDocument(app, ex.document, { tidy: true });
+      toast(`Opened “${ex.name}”`, { kind: 'ok' });
+    },
+  }, h('span', { class: 'menu-item-title' }, ex.name), h('span', { class: 'menu-item-doc' }, ex.description))));
+  const close = () => {
+    menu.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+  };
+  button.addEventListener('click', (e) => {
+    e.stopPropagation();
+    menu.hidden = !menu.hidden;
+    button.setAttribute('aria-expanded', String(!menu.hidden));
+    if (!menu.hidden) menu.querySelector('button')?.focus();
+  });
+  document.addEventListener('click', (e) => { if (!menu.contains(e.target)) close(); });
+  menu.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { close(); button.focus(); }
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const items = [...menu.querySelectorAll('button')];
+      const i = items.indexOf(document.activeElement);
+      items[(i + (e.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length]?.focus();
+      e.preventDefault();
+    }
+  });
+}
+
+/** Save to the server; the URL becomes /#design=<id> so a reload or a share opens it. */
+export async function save(app) {
+  const doc = app.store.doc;
+  try {
+    const body = app.designId ? await api.updateDesign(app.designId, doc) : await api.createDesign(doc);
+    const id = designId(body) || app.designId;
+    app.designId = id;
+    app.savedJson = JSON.stringify(doc);
+    if (id) history.replaceState(null, '', `${location.pathname}#design=${encodeURIComponent(id)}`);
+    app.onSaved?.();
+    toast(`Saved “${doc.name}”`, { kind: 'ok' });
+    return id;
+  } catch (err) {
+    toast(`Could not save: ${err.message}`, { kind: 'error', timeout: 8000 });
+    return null;
+  }
+}
+
+export async function loadSaved(id) {
+  return designDocument(await api.getDesign(id));
+}
+
+/** A link that opens this design: the saved id when the server keeps designs, else the doc itself. */
+export async function share(app) {
+  let url;
+  const id = app.savedJson === JSON.stringify(app.store.doc) ? app.designId : await save(app);
+  if (id) url = `${location.origin}/#design=${encodeURIComponent(id)}`;
+  else url = `${location.origin}/#doc=${await encodeDoc(app.store.doc)}`;
+  await copyLink(url, 'Link to this design copied');
+  return url;
+}
+
+export async function copyLink(url, message) {
+  try {
+    await navigator.clipboard.writeText(url);
+    toast(message, { kind: 'ok' });
+  } catch {
+    const input = h('input', { class: 'toast-link', value: url, readonly: true });
+    toast(h('span', {}, 'Copy this link: ', input), { timeout: 15000 });
+    input.select();
+  }
+}
+
+export function download(app) {
+  const doc = app.store.doc;
+  downloadBlob(new Blob([`${JSON.stringify(doc, null, 2)}\n`], { type: 'application/json' }), fileName(doc.name));
+}
+
+/** Read a chosen or dropped .layerlab.json file into the editor. */
+export async function upload(app, file) {
+  try {
+    const doc = JSON.parse(await file.text());
+    openDocument(app, doc);
+    toast(`Opened ${file.name}`, { kind: 'ok' });
+  } catch (err) {
+    toast(`${file.name} is not a Layerlab design: ${err.message}`, { kind: 'error', timeout: 8000 });
+  }
+}
+
+export function rename(app, name) {
+  const clean = name.trim() || 'Untitled network';
+  if (clean !== app.store.doc.name) app.store.commit(setPath(app.store.doc, ['name'], clean), { key: 'name' });
+}
+
+/**
+ * Export the model. ONNX: the current run's trained weights when the server has them, else
+ * fresh weights from the document; the server's ONNX Runtime check is shown.
+ */
+export async function exportModel(app, format, button) {
+  const doc = app.store.doc;
+  const run = app.runClient;
+  let res = null;
+  let trained = false;
+  button?.classList.add('is-busy');
+  try {
+    if (format === 'onnx' && run.runId && run.status && run.status.state !== 'queued') {
+      try {
+        res = await api.runModel(run.runId);
+        trained = true;
+      } catch { res = null; }
+    }
+    if (!res) res = await api.exportDoc(run.runId && app.readOnly ? run.document : doc, format);
+    const blob = await res.blob();
+    const ext = format === 'onnx' ? '.onnx' : '.py';
+    downloadBlob(blob, attachmentName(res, fileName(doc.name, ext)));
+    const check = res.headers.get('X-Layerlab-Check');
+    const what = `${format === 'onnx' ? 'ONNX' : 'PyTorch'} model${trained ? ' (trained weights)' : format === 'onnx' ? ' (fresh weights)' : ''}`;
+    if (check) {
+      const ok = /^ok\b/.test(check);
+      button?.setAttribute('data-check', check);
+      toast(`${what} downloaded. ONNX Runtime check: ${check}`, { kind: ok ? 'ok' : 'error', timeout: 9000 });
+    } else toast(`${what} downloaded.`, { kind: 'ok' });
+  } catch (err) {
+    toast(`Export failed: ${err.message}`, { kind: 'error', timeout: 9000 });
+  } finally {
+    button?.classList.remove('is-busy');
+  }
+}

@@ -1,0 +1,146 @@
+// One training run seen from the page: train, control, set_hparams, watch, and the pushed
+// run_status / run_metrics events for that run. No DOM; the views subscribe to callbacks.
+
+import { ACTIVE } from './progress.js';
+
+export class RunClient {
+  constructor(conn, { onStatus = () => {}, onPoints = () => {}, onHistory = () => {},
+    onBoundary = () => {}, onActivations = () => {}, onHealth = () => {}, onRun = () => {} } = {}) {
+    this.conn = conn;
+    this.cb = { onStatus, onPoints, onHistory, onBoundary, onActivations, onHealth, onRun };
+    this.runId = null;
+    this.token = null;
+    this.document = null; // the document the run trains (its training section drives progress)
+    this.status = null;
+    this.pendingTrain = false;
+    this.early = []; // events for a run whose train ack has not arrived yet
+    conn.on('run_status', (msg) => this.route('status', msg));
+    conn.on('run_metrics', (msg) => this.route('metrics', msg));
+    // Picture frames are acknowledged once handled: the server sends the next one only then.
+    // Kinds this page does not draw yet (results, weights, samples) are kept in `latest`.
+    this.latest = {};
+    const frames = { run_boundary: 'boundary', run_activations: 'activations', run_health: 'health',
+      run_results: 'results', run_weights: 'weights', run_samples: 'samples' };
+    for (const [event, kind] of Object.entries(frames)) {
+      conn.on(event, (msg, ack) => {
+        this.route(kind, msg);
+        if (typeof ack === 'function') ack();
+      });
+    }
+    conn.onState((up) => {
+      if (up && this.runId) this.watch(this.runId, { token: this.token, quiet: true });
+    });
+  }
+
+  get controllable() {
+    return Boolean(this.runId && this.token);
+  }
+
+  get active() {
+    return Boolean(this.status && ACTIVE.has(this.status.state));
+  }
+
+  route(kind, msg) {
+    if (!msg || !msg.run_id) return;
+    if (msg.run_id !== this.runId) {
+      if (this.pendingTrain) this.early.push([kind, msg]);
+      return;
+    }
+    if (kind === 'status') {
+      this.status = { ...(this.status || {}), ...msg };
+      this.cb.onStatus(this.status);
+    } else if (kind === 'metrics') this.cb.onPoints(msg.points || []);
+    else if (kind === 'boundary') this.cb.onBoundary(msg);
+    else if (kind === 'health') this.cb.onHealth(msg);
+    else if (kind === 'activations') this.cb.onActivations(msg);
+    else this.latest[kind] = msg;
+  }
+
+  /** Stop receiving a run's pictures (its training goes on). */
+  leave() {
+    if (this.runId && this.conn.connected) {
+      this.conn.request('unwatch', { run_id: this.runId }).catch(() => {});
+    }
+    this.latest = {};
+  }
+
+  adopt(runId, token, document) {
+    if (this.runId && this.runId !== runId) this.leave();
+    this.runId = runId;
+    this.token = token;
+    this.document = document;
+    this.status = { run_id: runId, state: 'queued', step: 0, epoch: 0 };
+    this.cb.onRun({ runId, token, document });
+  }
+
+  /** Start training doc; resolves to the ack or throws an Error with .errors. */
+  async train(doc) {
+    this.pendingTrain = true;
+    this.early = [];
+    try {
+      const ack = await this.conn.request('train', doc, 30000);
+      if (!ack || !ack.ok) {
+        const err = new Error(ack?.message || 'the server refused to train this design');
+        err.errors = ack?.errors || [];
+        throw err;
+      }
+      this.adopt(ack.run_id, ack.token, doc);
+      this.cb.onHistory([], this.status);
+      const early = this.early.filter(([, msg]) => msg.run_id === ack.run_id);
+      this.early = [];
+      for (const [kind, msg] of early) this.route(kind, msg);
+      this.cb.onStatus(this.status);
+      return ack;
+    } finally {
+      this.pendingTrain = false;
+    }
+  }
+
+  async control(action, steps) {
+    if (!this.controllable) throw new Error('no run to control');
+    const payload = { run_id: this.runId, token: this.token, action };
+    if (steps) payload.steps = steps;
+    const ack = await this.conn.request('control', payload);
+    if (!ack?.ok) throw new Error(ack?.message || `could not ${action} the run`);
+    if (ack.state) {
+      this.status = { ...this.status, state: ack.state };
+      this.cb.onStatus(this.status);
+    }
+    return ack;
+  }
+
+  async setLr(lr) {
+    if (!this.controllable || !this.active) return null;
+    const ack = await this.conn.request('set_hparams', { run_id: this.runId, token: this.token, lr });
+    if (!ack?.ok) throw new Error(ack?.message || 'could not change the learning rate');
+    return ack;
+  }
+
+  /** Watch a run (after a reload, or read-only); replaces the charts with its history. */
+  async watch(runId, { token = null, document = null, quiet = false } = {}) {
+    const ack = await this.conn.request('watch', { run_id: runId });
+    if (!ack?.ok) {
+      if (!quiet) throw new Error(ack?.message || `run ${runId} was not found`);
+      return ack;
+    }
+    if (this.runId && this.runId !== runId) this.leave();
+    this.runId = runId;
+    this.token = token;
+    this.document = ack.document || ack.config || document || this.document;
+    this.status = { run_id: runId, ...(ack.status || {}) };
+    this.cb.onRun({ runId, token, document: this.document });
+    this.cb.onHistory(ack.history || [], this.status);
+    this.cb.onStatus(this.status);
+    return ack;
+  }
+
+  /** Forget the run (New design): charts keep nothing. */
+  forget() {
+    this.leave();
+    this.runId = null;
+    this.token = null;
+    this.status = null;
+    this.document = null;
+    this.cb.onRun({ runId: null, token: null, document: null });
+  }
+}

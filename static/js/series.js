@@ -1,0 +1,168 @@
+// Metric history as columns, TensorBoard-style smoothing and min/max decimation. Pure.
+
+export const COLUMNS = ['train_loss', 'val_loss', 'train_accuracy', 'val_accuracy', 'lr'];
+
+class Column {
+  constructor(capacity) {
+    this.data = new Float64Array(capacity).fill(NaN);
+  }
+
+  grow(capacity) {
+    const next = new Float64Array(capacity).fill(NaN);
+    next.set(this.data);
+    this.data = next;
+  }
+}
+
+/** Every run_metrics point received, one row per point, columns as Float64Arrays (NaN = absent). */
+export class MetricTable {
+  constructor(capacity = 1024) {
+    this.length = 0;
+    this.capacity = capacity;
+    this.step = new Column(capacity);
+    this.epoch = new Column(capacity);
+    this.time = new Column(capacity);
+    this.cols = Object.fromEntries(COLUMNS.map((c) => [c, new Column(capacity)]));
+    this.counts = Object.fromEntries(COLUMNS.map((c) => [c, 0]));
+    this.lrChanges = []; // [{step, lr}] where the learning rate differs from the point before
+    this.lastLr = null;
+  }
+
+  clear() {
+    Object.assign(this, new MetricTable(1024));
+  }
+
+  ensure(n) {
+    if (n <= this.capacity) return;
+    let cap = this.capacity;
+    while (cap < n) cap *= 2;
+    for (const col of [this.step, this.epoch, this.time, ...Object.values(this.cols)]) col.grow(cap);
+    this.capacity = cap;
+  }
+
+  /** Append points [{step, epoch, time, train_loss, val_loss?, ...}] in arrival order. */
+  push(points) {
+    this.ensure(this.length + points.length);
+    for (const p of points) {
+      const i = this.length;
+      this.step.data[i] = p.step;
+      this.epoch.data[i] = p.epoch ?? NaN;
+      this.time.data[i] = p.time ?? NaN;
+      for (const c of COLUMNS) {
+        const v = p[c];
+        if (typeof v === 'number' && Number.isFinite(v)) {
+          this.cols[c].data[i] = v;
+          this.counts[c] += 1;
+        }
+      }
+      if (typeof p.lr === 'number') {
+        if (this.lastLr !== null && Math.abs(p.lr - this.lastLr) > 1e-12 * Math.abs(this.lastLr)) {
+          this.lrChanges.push({ step: p.step, lr: p.lr, from: this.lastLr });
+        }
+        this.lastLr = p.lr;
+      }
+      this.length += 1;
+    }
+  }
+
+  column(name) {
+    return this.cols[name].data.subarray(0, this.length);
+  }
+
+  steps() {
+    return this.step.data.subarray(0, this.length);
+  }
+
+  /** The latest finite value of a column, or null. */
+  last(name) {
+    const d = this.cols[name].data;
+    for (let i = this.length - 1; i >= 0; i -= 1) if (Number.isFinite(d[i])) return d[i];
+    return null;
+  }
+
+  /** The last row as a plain object. */
+  lastRow() {
+    if (!this.length) return null;
+    const i = this.length - 1;
+    return { step: this.step.data[i], epoch: this.epoch.data[i], time: this.time.data[i] };
+  }
+}
+
+/** TensorBoard's debiased exponential moving average; NaN entries stay NaN. */
+export function ema(values, weight) {
+  const out = new Float64Array(values.length);
+  if (weight <= 0) {
+    out.set(values);
+    return out;
+  }
+  let last = 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i += 1) {
+    const v = values[i];
+    if (!Number.isFinite(v)) {
+      out[i] = NaN;
+      continue;
+    }
+    last = last * weight + (1 - weight) * v;
+    n += 1;
+    out[i] = last / (1 - weight ** n);
+  }
+  return out;
+}
+
+/**
+ * Row indices to draw so that `buckets` columns of pixels keep every peak and dip: per bucket
+ * of x, the rows holding the min and max of each dense series; sparse series (fewer than
+ * `buckets` values) keep all their rows. Returns a sorted Int32Array.
+ */
+export function decimate(xs, series, buckets) {
+  const n = xs.length;
+  if (n <= buckets * 2) return Int32Array.from({ length: n }, (_, i) => i);
+  const x0 = xs[0];
+  const span = xs[n - 1] - x0 || 1;
+  const keep = new Uint8Array(n);
+  keep[0] = 1;
+  keep[n - 1] = 1;
+  for (const ys of series) {
+    let finite = 0;
+    for (let i = 0; i < n; i += 1) if (Number.isFinite(ys[i])) finite += 1;
+    if (finite <= buckets) {
+      for (let i = 0; i < n; i += 1) if (Number.isFinite(ys[i])) keep[i] = 1;
+      continue;
+    }
+    let bucket = -1; let lo = -1; let hi = -1;
+    const flush = () => {
+      if (lo >= 0) keep[lo] = 1;
+      if (hi >= 0) keep[hi] = 1;
+    };
+    for (let i = 0; i < n; i += 1) {
+      const b = Math.min(buckets - 1, Math.floor(((xs[i] - x0) / span) * buckets));
+      if (b !== bucket) {
+        flush();
+        bucket = b; lo = -1; hi = -1;
+      }
+      const v = ys[i];
+      if (!Number.isFinite(v)) continue;
+      if (lo < 0 || v < ys[lo]) lo = i;
+      if (hi < 0 || v > ys[hi]) hi = i;
+    }
+    flush();
+  }
+  let count = 0;
+  for (let i = 0; i < n; i += 1) count += keep[i];
+  const out = new Int32Array(count);
+  for (let i = 0, j = 0; i < n; i += 1) if (keep[i]) out[j++] = i;
+  return out;
+}
+
+/** Gather arrays at indices; NaN becomes null (a gap uPlot understands). */
+export function gather(indices, arrays) {
+  return arrays.map((arr) => {
+    const out = new Array(indices.length);
+    for (let j = 0; j < indices.length; j += 1) {
+      const v = arr[indices[j]];
+      out[j] = Number.isFinite(v) ? v : null;
+    }
+    return out;
+  });
+}

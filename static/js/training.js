@@ -1,0 +1,133 @@
+// Training from the page: the run card's buttons, the learning rate, the dataset choice, and the
+// pushed run events routed to the charts, the progress bar and the dataset preview.
+
+import { toast } from './dom.js';
+import { formatNumber } from './fields.js';
+import { copyLink } from './files.js';
+import { setInputShape, setPath } from './graph.js';
+import { loadRun, saveRun } from './persist.js';
+import { DONE, progress } from './progress.js';
+import { RunClient } from './run-client.js';
+
+/** The chart task of a document: "regression" when there is no accuracy to show. */
+export function chartTask(doc, datasets) {
+  const t = doc?.training || {};
+  if (t.task === 'reconstruction') return 'regression';
+  if (t.loss === 'mse' || t.loss === 'l1') return 'regression';
+  const meta = datasets.get(t.dataset?.name);
+  if (t.dataset?.name === 'csv') return t.dataset.task === 'regression' ? 'regression' : 'classification';
+  return meta?.task || 'classification';
+}
+
+export function createTraining(app) {
+  const { charts, preview, datasets } = app;
+  let frame = null;
+
+  const showProgress = () => {
+    if (frame !== null) return;
+    frame = requestAnimationFrame(() => {
+      frame = null;
+      const status = runClient.status || { state: 'idle' };
+      app.runPanel?.renderRun(status, progress(status, charts.table, runClient.document?.training || {}));
+    });
+  };
+
+  const runClient = new RunClient(app.conn, {
+    onStatus: (status) => {
+      app.onRunState(status.state);
+      showProgress();
+      if (status.state === 'failed') toast(`Training failed: ${status.message || 'see the server log'}`, { kind: 'error', timeout: 10000 });
+      if (DONE.has(status.state) && app.runClient?.token) saveRun(localStorage, { runId: runClient.runId, token: runClient.token });
+    },
+    onPoints: (points) => {
+      charts.push(points);
+      showProgress();
+    },
+    onHistory: (history) => {
+      charts.setTask(chartTask(runClient.document || app.store.doc, datasets));
+      charts.reset(history);
+      showProgress();
+    },
+    onBoundary: (msg) => preview.setBoundary(msg),
+    onActivations: (msg) => app.canvas.setActivations(msg.nodes || null),
+    onHealth: (msg) => app.canvas.setHealth(msg.nodes || null),
+    onRun: ({ runId, token }) => {
+      saveRun(localStorage, runId && token ? { runId, token } : null);
+      app.onRunState(runClient.status?.state || 'idle');
+    },
+  });
+  app.runClient = runClient;
+
+  async function guarded(fn, what) {
+    try {
+      return await fn();
+    } catch (err) {
+      toast(`Could not ${what}: ${err.message}`, { kind: 'error', timeout: 8000 });
+      return null;
+    }
+  }
+
+  const actions = {
+    async train() {
+      if (runClient.active) return;
+      const doc = app.store.doc;
+      const report = await app.validator.now(doc);
+      if (!report.ok) {
+        toast(`Fix the design first: ${report.errors[0]?.message || 'it is not valid'}`, { kind: 'error' });
+        return;
+      }
+      preview.setBoundary(null);
+      app.canvas.setActivations(null);
+      app.canvas.setHealth(null);
+      charts.setTask(chartTask(doc, datasets));
+      charts.reset([]);
+      await guarded(() => runClient.train(doc), 'start training');
+    },
+    pause: () => guarded(() => runClient.control('pause'), 'pause'),
+    resume: () => guarded(() => runClient.control('resume'), 'resume'),
+    step: () => guarded(() => runClient.control('step', 1), 'step'),
+    stop: () => guarded(() => runClient.control('stop'), 'stop'),
+    async setLr(lr, { live }) {
+      app.store.commit(setPath(app.store.doc, ['training', 'optimizer', 'lr'], lr), { key: 'lr' });
+      if (live && runClient.active && runClient.controllable) {
+        const ok = await guarded(() => runClient.setLr(lr), 'change the learning rate');
+        if (ok) toast(`Learning rate is now ${formatNumber(lr)}`, { kind: 'ok', timeout: 2500 });
+      }
+    },
+    setDataset(name) {
+      const meta = datasets.get(name);
+      let doc = setPath(app.store.doc, ['training', 'dataset'], { name });
+      const fixed = meta?.input_shape && !meta.params?.some((p) => p.name === 'seq_len');
+      doc = setInputShape(doc, fixed ? meta.input_shape : null);
+      app.store.commit(doc);
+    },
+    audience() {
+      if (runClient.runId) copyLink(`${location.origin}/run/${encodeURIComponent(runClient.runId)}`, 'Audience link copied: it shows this run, read-only');
+    },
+  };
+
+  /** After a reload: pick the last run back up (with control when this page started it). */
+  async function resume() {
+    const bodyRun = document.body.dataset.runId;
+    const saved = loadRun(localStorage);
+    const target = bodyRun || saved?.runId;
+    if (!target) {
+      showProgress();
+      return;
+    }
+    const token = !bodyRun || bodyRun === saved?.runId ? saved?.token : null;
+    const attempt = async () => {
+      try {
+        await runClient.watch(target, { token: app.readOnly ? null : token });
+      } catch (err) {
+        if (bodyRun) toast(`Run ${target}: ${err.message}`, { kind: 'error', timeout: 10000 });
+        else saveRun(localStorage, null);
+      }
+    };
+    if (app.conn.connected) await attempt();
+    else app.conn.onState((up) => { if (up && !runClient.runId) attempt(); });
+    showProgress();
+  }
+
+  return { actions, runClient, resume, showProgress };
+}
