@@ -50,8 +50,8 @@ def connect():
     """Open python-socketio clients to a URL; all are closed after the test."""
     clients: list[Client] = []
 
-    def open_client(url: str, transport: str = "websocket") -> Client:
-        clients.append(Client(url, transport))
+    def open_client(url: str, transport: str = "websocket", ack: bool = True) -> Client:
+        clients.append(Client(url, transport, ack))
         return clients[-1]
 
     yield open_client

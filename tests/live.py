@@ -71,16 +71,51 @@ class LiveServer:
         self.app.extensions["layerlab"].close()
 
 
+EVENTS = ("run_status", "run_metrics", "run_activations", "run_boundary", "run_health",
+          "run_results", "run_weights", "run_samples")
+
+
+def socketio_client(ack: bool = True):
+    """A python-socketio client that handles messages in arrival order; with ack=False it never
+    acknowledges an event (a stalled viewer).
+
+    The stock threaded client handles each message in a thread of its own, so a binary
+    attachment can be read before the packet it belongs to (python-socketio issues 39, 403);
+    the browser's client reads them in order, as this one does. Its long-polling transport
+    also refuses a response of more than 16 packets (`Payload.max_decode_packets`, a guard
+    meant for servers), and a frame with bytes is a packet per attachment; the browser's
+    client has no such limit, so neither has this one.
+    """
+    import engineio
+    import socketio
+    from engineio.payload import Payload
+
+    Payload.max_decode_packets = 4096
+
+    class OrderedEngineIO(engineio.Client):
+        def _trigger_event(self, event, *args, **kwargs):
+            if event == "message":
+                kwargs["run_async"] = False
+            return super()._trigger_event(event, *args, **kwargs)
+
+    class OrderedClient(socketio.Client):
+        def _engineio_client_class(self):
+            return OrderedEngineIO
+
+        def _handle_event(self, namespace, id, data):
+            super()._handle_event(namespace, id if ack else None, data)
+
+    return OrderedClient(reconnection=False)
+
+
 class Client:
     """A python-socketio client that records every server event with its arrival time."""
 
-    def __init__(self, url: str, transport: str = "websocket"):
-        import socketio
-
-        self.sio = socketio.Client(reconnection=False)
+    def __init__(self, url: str, transport: str = "websocket", ack: bool = True):
+        self.sio = socketio_client(ack)
         self.events: list[tuple[str, float, dict]] = []
         self.lock = threading.Lock()
-        for name in ("run_status", "run_metrics", "run_activations", "run_boundary"):
+        for name in EVENTS:
             self.sio.on(name, self._recorder(name))
         self.sio.connect(url, transports=[transport], wait_timeout=10)
 
@@ -106,6 +141,11 @@ class Client:
         with self.lock:
             return [pt for name, _, p in self.events if name == "run_metrics"
                     and p["run_id"] == run_id for pt in p["points"]]
+
+    def frames(self, event: str, run_id: str) -> list[dict]:
+        """Payloads of one event for one run, in order."""
+        with self.lock:
+            return [p for name, _, p in self.events if name == event and p["run_id"] == run_id]
 
     def batches(self, run_id: str) -> int:
         """How many run_metrics events arrived for one run."""

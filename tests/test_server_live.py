@@ -182,9 +182,30 @@ def test_heavy_frames_reach_watchers_latest_wins(server, connect):
     c.sio.on("run_activations", lambda payload: frames.append(payload) or "ack")
     run_id, token = c.train(endless())
     c.wait_state(run_id, "running")
+    control(c, run_id, token, "pause")  # no pictures from the worker while paused
+    c.wait_state(run_id, "paused")
+    time.sleep(0.3)
     for step in range(200):
         server.manager.publish_frame(run_id, "run_activations",
                                      {"run_id": run_id, "step": step, "nodes": {}})
     wait_for(lambda: frames and frames[-1]["step"] == 199, 5, "the newest frame")
     assert len(frames) < 200  # frames that were overtaken while one was in flight were dropped
+    control(c, run_id, token, "stop")
+
+
+def test_slow_motion_speed_reaches_the_worker(server, connect):
+    c = connect(server.url)
+    run_id, token = c.train(endless())
+    wait_for(lambda: c.batches(run_id) >= 2, 30, "metrics")
+    assert c.call("set_hparams", {"run_id": run_id, "token": token, "speed": 4}) == {"ok": True}
+    time.sleep(0.5)
+    start = c.points(run_id)[-1]["step"]
+    time.sleep(1.5)
+    slow = c.points(run_id)[-1]["step"] - start
+    assert 3 <= slow <= 9, f"{slow} steps in 1.5 s at 4 steps/s"
+    bad = c.call("set_hparams", {"run_id": run_id, "token": token, "speed": -1})
+    assert bad["ok"] is False and "speed" in bad["message"]
+    assert c.call("set_hparams", {"run_id": run_id, "token": token, "speed": None})["ok"]
+    time.sleep(0.5)
+    assert c.points(run_id)[-1]["step"] - start > slow + 50
     control(c, run_id, token, "stop")

@@ -163,3 +163,21 @@ def test_missing_dataset_and_missing_gpu_are_clear_errors():
     if not torch.cuda.is_available():
         with pytest.raises(TrainError, match="no CUDA GPU"):
             Trainer(doc, device="cuda").run()
+
+
+def test_slow_motion_paces_steps_and_full_speed_returns():
+    run = Background(unbounded_spiral())
+    run.wait_for(lambda: run.trainer.step > 20)
+    run.control.set_speed(5)
+    time.sleep(0.3)
+    start = run.trainer.step
+    time.sleep(1.0)
+    assert 3 <= run.trainer.step - start <= 7  # about 5 steps in one second
+    run.control.set_speed(None)
+    time.sleep(0.3)
+    assert run.trainer.step - start > 100
+    t = time.monotonic()
+    run.control.set_speed(0.5)
+    run.control.stop()  # a slow run still stops at once
+    run.thread.join(2)
+    assert time.monotonic() - t < 0.5 and run.result.state == "stopped"

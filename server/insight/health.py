@@ -44,7 +44,7 @@ def badges(norms: dict[str, float], dead: dict[str, float]) -> dict[str, dict]:
             found.append("vanishing")
         out[node] = {"grad_norm": norm if math.isfinite(norm) else None, "badges": found}
     for node, share in dead.items():
-        entry = out.setdefault(node, {"badges": []})
+        entry = out.setdefault(node, {"grad_norm": None, "badges": []})  # no weights
         entry["dead_fraction"] = share
         if share >= DEAD_SHARE:
             entry["badges"].append("dead")

@@ -13,14 +13,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.graph import DocumentError, validate
 from server.runs.drainer import Drainer
-from server.runs.gate import FrameGate
+from server.runs.frames import LiveFrames
 from server.runs.pool import Worker, WorkerPool, exit_reason
-from server.runs.run import ACTIONS, Run, RunError, hash_token, stored_status, token_matches
+from server.runs.records import Records
+from server.runs.run import ACTIONS, Run, RunError, design_key, hash_token, token_matches
+from server.runs.timeline import Timeline
+from server.runs.watching import Watching
 from server.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,9 +42,12 @@ class ManagerConfig:
     max_queued: int = 100  # runs allowed to wait; beyond it `train` is refused as busy
     frame_ack_timeout: float = 10.0  # seconds a heavy frame may wait for its ack
     threads: int = 0  # torch threads per worker; 0: (CPU cores - 1) / max_concurrent
+    insight: dict = field(default_factory=dict)  # {"rates": {kind: per second}, "budget"}
+    timeline_interval: float = 1.0  # seconds of training between two timeline checkpoints
+    timeline_limit: int = 200  # checkpoints kept per run (thinned evenly when full)
 
 
-class RunManager:
+class RunManager(Watching):
     """Owns runs, the FIFO queue, the warm worker pool and the drainer thread."""
 
     def __init__(self, store: Store, config: ManagerConfig, emit: Emit):
@@ -57,6 +63,10 @@ class RunManager:
         self._drainer: Drainer | None = None
         self._closing = False
         self.interrupted = store.mark_interrupted()
+        self.records = Records(store)
+        missing = store.runs_without_design_key()
+        if missing:
+            store.set_design_keys({run_id: design_key(doc) for run_id, doc in missing})
 
     # -- asked by clients ----------------------------------------------------------------------
 
@@ -83,8 +93,11 @@ class RunManager:
             if len(self.queue) >= self.config.max_queued:
                 raise RunError("busy", f"{len(self.queue)} runs are already waiting to train; "
                                "try again when one has finished")
-            run = Run(self._new_id(), hash_token(token), document)
-            self.store.create_run(run.id, run.token_hash, document)
+            run = Run(self._new_id(), hash_token(token), document, design_key=design_key(document))
+            run.frames = LiveFrames(self.emit, self.config.frame_ack_timeout,
+                                    Timeline(self.config.timeline_interval,
+                                             self.config.timeline_limit))
+            self.store.create_run(run.id, run.token_hash, document, run.design_key)
             self.runs[run.id] = run
             self.queue.append(run.id)
             self._join(run, join, client)
@@ -92,7 +105,7 @@ class RunManager:
             self._schedule()
             if run.state == "queued":
                 self._publish(run)
-        return run.id, token
+        return run.id, token, run.design_key
 
     def control(self, run_id: str, token: object, action: str, steps: int = 1) -> str:
         """Pause, resume, step or stop a run; returns the state it is in or heading for."""
@@ -123,61 +136,17 @@ class RunManager:
             else:
                 run.worker.send("control", run.id, "set_lr", lr)
 
-    def watch(self, run_id: str, join: Callable[[str], None], client: str) -> tuple[dict, list]:
-        """Join a run's room read-only; returns (its status, its whole history so far)."""
+    def set_speed(self, run_id: str, token: object, speed: float | None) -> None:
+        """Slow motion: at most `speed` steps a second (None: full speed)."""
         with self.lock:
-            run = self.runs.get(run_id)
-            if run is not None:
-                self._join(run, join, client)
-                self._publish(run)
-                return run.status(self._position(run)), list(run.history)
-        row = self.store.get_run(run_id)
-        if row is None:
-            raise RunError("not_found", f"there is no run {run_id!r}")
-        join(run_id)
-        return stored_status(row), self.store.points(run_id)
-
-    def leave(self, client: str) -> None:
-        """A client disconnected: it no longer watches anything."""
-        with self.lock:
-            for run_id in self.clients.pop(client, ()):
-                run = self.runs.get(run_id)
-                if run is not None and client in run.watchers:
-                    run.watchers.discard(client)
-                    for gate in run.gates.values():
-                        gate.forget(client)
-                    self._publish(run)
-
-    def publish_frame(self, run_id: str, event: str, frame: dict) -> None:
-        """Offer a heavy frame (run_activations, run_boundary) to a run's watchers."""
-        with self.lock:
-            run = self.runs.get(run_id)
-            if run is None:
-                return
-            gate = run.gates.get(event)
-            if gate is None:
-                gate = run.gates[event] = FrameGate(
-                    lambda client, f, ack: self.emit(event, f, to=client, callback=ack),
-                    self.config.frame_ack_timeout)
-            clients = list(run.watchers)
-        gate.offer(clients, frame)
+            run = self._owned(run_id, token)
+            if run.terminal:
+                raise RunError("conflict", f"run {run_id} has already {run.state}")
+            run.speed = speed
+            if run.worker is not None:
+                run.worker.send("control", run.id, "set_speed", speed)
 
     # -- read by routes ------------------------------------------------------------------------
-
-    def details(self, run_id: str) -> dict:
-        """A run's summary for GET /api/runs/<id>: status, config, result and history."""
-        with self.lock:
-            run = self.runs.get(run_id)
-            live = (run.status(self._position(run)), list(run.history)) if run else None
-        row = self.store.get_run(run_id)
-        if row is None:
-            raise RunError("not_found", f"there is no run {run_id!r}")
-        status, history = live or (stored_status(row), self.store.points(run_id))
-        return {"run_id": run_id, "name": row["name"], "status": status,
-                "document": row["document"], "config": row["document"].get("training"),
-                "result": row["summary"], "history": history, "created": row["created"],
-                "finished": row["finished"],
-                "has_weights": (self.store.run_dir(run_id) / "weights.safetensors").is_file()}
 
     def is_live(self, run_id: str) -> bool:
         """True while a run is queued or training."""
@@ -282,8 +251,8 @@ class RunManager:
             self._finish(run, args[0]["state"], summary=args[0])
         elif kind == "failed":
             self._finish(run, "failed", message=args[0])
-        elif kind == "frame":
-            self.publish_frame(run.id, *args)
+        elif kind == "frames":
+            run.frames.receive(*args, list(run.watchers))
 
     def _on_status(self, run: Run, status: dict) -> None:
         run.step, run.epoch = status.get("step", run.step), status.get("epoch", run.epoch)
@@ -310,6 +279,7 @@ class RunManager:
                               epoch=int(run.epoch), message=message, finished=time.time(),
                               summary=summary)
         self._publish(run)
+        self.records.keep(run.id, run.frames.timeline)
         log.info("run %s %s%s", run.id, state, f": {message}" if message else "")
         del self.runs[run.id]
         for client in run.watchers:
@@ -335,12 +305,6 @@ class RunManager:
 
     def _position(self, run: Run) -> int | None:
         return self.queue.index(run.id) + 1 if run.state == "queued" else None
-
-    def _join(self, run: Run, join: Callable[[str], None], client: str | None) -> None:
-        join(run.id)
-        if client is not None:
-            run.watchers.add(client)
-            self.clients.setdefault(client, set()).add(run.id)
 
     def _owned(self, run_id: str, token: object) -> Run:
         run = self.runs.get(run_id)
@@ -377,7 +341,7 @@ class RunManager:
                 break
             run = self.runs[self.queue.popleft()]
             run.worker, w.run_id, moved = w, run.id, True
-            w.send("job", run.job())
+            w.send("job", {**run.job(), "insight": self.config.insight})
             self._move(run, "starting")
         if moved:
             self._publish_queue()

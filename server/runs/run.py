@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import math
 import time
 from dataclasses import dataclass, field
 
-from server.runs.gate import FrameGate
+from server.graph import CATALOG
+from server.runs.frames import LiveFrames
 
 # queued -> starting -> running <-> paused -> finished | stopped | failed
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -59,11 +62,14 @@ class Run:
     unsent: list[dict] = field(default_factory=list)  # points waiting for the next batch
     unsaved: list[dict] = field(default_factory=list)  # points not yet in the store
     watchers: set[str] = field(default_factory=set)  # client ids in the run's room
-    gates: dict[str, FrameGate] = field(default_factory=dict)  # heavy frame event -> gate
+    frames: LiveFrames | None = None  # its pictures: newest frames, gates, timeline
+    design_key: str | None = None  # the hash of its graph (design_key below)
+    selected: int = 0  # the fixed sample whose activations are shown
     worker: object | None = None  # the Worker training it
     paused: bool = False  # start paused (pause/step asked while queued)
     steps: int = 0  # steps to take once started while paused
     lr: float | None = None  # a learning rate asked for before it started
+    speed: float | None = None  # slow motion (steps per second), kept for a queued run
     last_sent: float = 0.0  # monotonic time of the last run_metrics batch
     last_saved: float = field(default_factory=time.monotonic)
 
@@ -89,7 +95,8 @@ class Run:
     def job(self) -> dict:
         """What a worker needs to train this run."""
         return {"run_id": self.id, "document": self.document, "paused": self.paused,
-                "steps": self.steps, "lr": self.lr}
+                "steps": self.steps, "lr": self.lr, "speed": self.speed,
+                "visuals": bool(self.watchers), "select": self.selected}
 
 
 def stored_status(row: dict) -> dict:
@@ -99,3 +106,27 @@ def stored_status(row: dict) -> dict:
     if row.get("message"):
         payload["message"] = row["message"]
     return payload
+
+
+def design_key(document: dict) -> str:
+    """A stable hash of a document's graph (not its ui, name or training), to compare runs."""
+    # Each node's id, type and params with catalog defaults filled; each node's inputs in port
+    # order (an explicit `port`, else document order), as validation orders them.
+    nodes = []
+    for node in document.get("nodes") or []:
+        if isinstance(node, dict):
+            spec = CATALOG.get(node.get("type"))
+            params = {**(spec.defaults() if spec else {}), **(node.get("params") or {})}
+            nodes.append([str(node.get("id")), str(node.get("type")), params])
+    inputs: dict[str, list] = {}
+    for i, edge in enumerate(document.get("edges") or []):
+        if isinstance(edge, dict):
+            port = edge.get("port")
+            order = port if isinstance(port, int) and not isinstance(port, bool) else math.inf
+            inputs.setdefault(str(edge.get("target")), []).append((order, i,
+                                                                   str(edge.get("source"))))
+    edges = sorted([target, [source for *_, source in sorted(found)]]
+                   for target, found in inputs.items())
+    graph = {"nodes": sorted(nodes, key=lambda n: (n[0], n[1])), "inputs": edges}
+    text = json.dumps(graph, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,16 +1,17 @@
 """The worker process: imports torch once, then trains one job after another.
 
 Its main thread runs a Trainer; a reader thread takes commands from the worker's command queue
-(jobs, pause/resume/step/stop/set_lr) and exits the process when the server has died. Every
-message to the server goes through the worker's one result pipe as a tuple:
+(jobs, pause/resume/step/stop/set_lr, visuals on/off, select) and exits the process when the
+server has died. Every message to the server goes through the worker's one result pipe as a
+tuple:
 
     ("ready", pid)                       imports done, waiting for a job
     ("status", run_id, {state, step, epoch, device?})
     ("point", run_id, point)             a metrics point, with the wall clock as `t_wall`
     ("done", run_id, summary)            finished or stopped; weights already on disk
     ("failed", run_id, message)          the run cannot go on; the message says why
-    ("frame", run_id, event, payload)    a heavy frame (run_activations, run_boundary):
-                                         the server delivers it latest-wins (FrameGate)
+    ("frames", run_id, info, {event: payload})  pictures (visuals.py): {step, epoch, time,
+                                         final}; the server delivers them latest-wins
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import threading
 import time
 import traceback
 from pathlib import Path
+
+from server.runs.visuals import Visuals
 
 PARENT_CHECK_SECONDS = 0.5  # how often an idle reader checks that the server is still alive
 # A few steps of a tiny design before reporting ready, so that the first real run finds every
@@ -47,6 +50,7 @@ class Current:
         self.lock = threading.Lock()
         self.run_id: str | None = None
         self.control = None
+        self.visuals: Visuals | None = None
 
 
 def main(slot: int, commands, results, data_dir: str, threads: int) -> None:
@@ -68,8 +72,8 @@ def main(slot: int, commands, results, data_dir: str, threads: int) -> None:
 
     jobs: queue.Queue = queue.Queue()
     current = Current()
-    reader = threading.Thread(target=read_commands, args=(commands, jobs, current, Control),
-                              name="commands", daemon=True)
+    reader = threading.Thread(target=read_commands, name="commands", daemon=True,
+                              args=(commands, jobs, current, Control, send))
     reader.start()
     warm_up(slot)
     send(("ready", os.getpid()))
@@ -77,7 +81,7 @@ def main(slot: int, commands, results, data_dir: str, threads: int) -> None:
         train(jobs.get(), slot, current, send, data_dir)
 
 
-def read_commands(commands, jobs: queue.Queue, current: Current, control_class) -> None:
+def read_commands(commands, jobs: queue.Queue, current: Current, control_class, send) -> None:
     """Take jobs and controls from the command queue; exit when the server is gone."""
     parent = mp.parent_process()
     while True:
@@ -97,20 +101,28 @@ def read_commands(commands, jobs: queue.Queue, current: Current, control_class) 
                 control.step(job["steps"])
             if job.get("lr") is not None:
                 control.set_lr(job["lr"])
+            control.set_speed(job.get("speed"))
+            visuals = Visuals(job["run_id"], control, send, job.get("insight"),
+                              wanted=job.get("visuals", False), selected=job.get("select", 0))
             with current.lock:
-                current.run_id, current.control = job["run_id"], control
-            jobs.put(job)
+                current.run_id, current.control, current.visuals = job["run_id"], control, visuals
+            jobs.put((job, control, visuals))
         elif kind == "control":
             _, run_id, action, arg = message
             with current.lock:
-                control = current.control if current.run_id == run_id else None
-            if control is not None:
-                apply(control, action, arg)
+                mine = current.run_id == run_id
+                control, visuals = current.control, current.visuals
+            if mine:
+                apply(control, visuals, action, arg)
 
 
-def apply(control, action: str, arg) -> None:
-    """Call the Control method for a command."""
-    if action == "pause":
+def apply(control, visuals: Visuals, action: str, arg) -> None:
+    """Call the Control (or Visuals) method for a command."""
+    if action == "visuals":
+        visuals.want(arg)
+    elif action == "select":
+        visuals.select(arg)
+    elif action == "pause":
         control.pause()
     elif action == "resume":
         control.resume()
@@ -120,25 +132,30 @@ def apply(control, action: str, arg) -> None:
         control.stop()
     elif action == "set_lr":
         control.set_lr(arg)
+    elif action == "set_speed":
+        control.set_speed(arg)
 
 
-def train(job: dict, slot: int, current: Current, send, data_dir: str) -> None:
+def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None:
     """Run one job to its end and report how it ended."""
     from server.graph import DocumentError
     from server.model import save_weights
     from server.train import Trainer, TrainError
 
+    job, control, visuals = work  # (the job, its Control, its Visuals) from the reader
     run_id = job["run_id"]
     trainer = None
     try:
-        trainer = Trainer(job["document"], data_dir=data_dir, control=current.control,
+        trainer = Trainer(job["document"], data_dir=data_dir, control=control,
                           on_point=lambda p: send(("point", run_id, {**p, "t_wall": time.time()})),
                           on_status=lambda s: send(("status", run_id, s)),
-                          device=pick_device(job["document"], slot))
+                          on_log=visuals.on_log, device=pick_device(job["document"], slot))
+        visuals.trainer = trainer
         result = trainer.run()
         weights = save_weights(result.model, Path(data_dir) / "runs" / run_id /
                                "weights.safetensors")
-        send(("done", run_id, summarize(result, weights)))
+        visuals.final(trainer)  # after the weights are safe: a picture never changes them
+        send(("done", run_id, {**summarize(result, weights), "insight": visuals.stats()}))
     except (TrainError, DocumentError) as e:
         send(("failed", run_id, str(e)))
     except MemoryError:
@@ -149,8 +166,9 @@ def train(job: dict, slot: int, current: Current, send, data_dir: str) -> None:
         send(("failed", run_id, f"internal error while training: {type(e).__name__}: {e}"))
     finally:
         with current.lock:
-            current.run_id, current.control = None, None
-        del trainer
+            if current.run_id == run_id:  # the next job may already have arrived
+                current.run_id, current.control, current.visuals = None, None, None
+        del trainer, visuals
         release_memory()
 
 
@@ -182,6 +200,7 @@ def summarize(result, weights: Path) -> dict:
             "train_loss": result.train_loss, "val_loss": result.val_loss,
             "val_accuracy": result.val_accuracy,
             "samples_per_second": round(result.samples_per_second, 1),
+            "seconds": round(result.seconds, 4),
             "device": result.device, "weights": weights.name}
 
 

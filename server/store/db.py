@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS runs (
     message TEXT,                  -- why a run failed or stopped
     created REAL NOT NULL,
     finished REAL,
-    summary TEXT                   -- final metrics as JSON
+    summary TEXT,                  -- final metrics as JSON
+    design_key TEXT                -- hash of the graph (server.runs.design_key): compare runs
 );
 CREATE TABLE IF NOT EXISTS points (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS points (
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, seq);
 """
+# Added after the first release: databases made before it gain the column when opened.
+MIGRATIONS = (("runs", "design_key", "TEXT"),)
+INDEXES = "CREATE INDEX IF NOT EXISTS runs_by_design ON runs (design_key, created);"
 TERMINAL = ("finished", "stopped", "failed")
 RUN_FIELDS = ("status", "device", "step", "epoch", "message", "finished", "summary")
 
@@ -69,6 +73,11 @@ class Store:
         self._db.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._db.executescript(SCHEMA)
+            for table, column, kind in MIGRATIONS:
+                have = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self._db.executescript(INDEXES)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -128,12 +137,37 @@ class Store:
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def create_run(self, run_id: str, token_hash: str, document: dict) -> None:
+    def create_run(self, run_id: str, token_hash: str, document: dict,
+                   design_key: str | None = None) -> None:
         """Record a new, queued run."""
         with self._tx() as db:
-            db.execute("INSERT INTO runs (id, token_hash, name, document, status, created) "
-                       "VALUES (?, ?, ?, ?, 'queued', ?)",
-                       (run_id, token_hash, _name(document), json.dumps(document), time.time()))
+            db.execute("INSERT INTO runs (id, token_hash, name, document, status, created, "
+                       "design_key) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                       (run_id, token_hash, _name(document), json.dumps(document), time.time(),
+                        design_key))
+
+    def list_runs(self, design_key: str | None = None, limit: int = 20) -> list[dict]:
+        """Runs newest first (of one design when `design_key` is given), without history."""
+        where, args = ("WHERE design_key = ?", (design_key,)) if design_key else ("", ())
+        rows = self._read(f"SELECT id, name, status, created, finished, summary, document, "
+                          f"design_key FROM runs {where} ORDER BY created DESC, rowid DESC "
+                          f"LIMIT ?", (*args, limit))
+        return [{"run_id": r["id"], "name": r["name"], "status": r["status"],
+                 "created": r["created"], "finished": r["finished"],
+                 "summary": json.loads(r["summary"]) if r["summary"] else None,
+                 "training": json.loads(r["document"]).get("training"),
+                 "design_key": r["design_key"]} for r in rows]
+
+    def runs_without_design_key(self) -> list[tuple[str, dict]]:
+        """(id, document) of runs recorded before design keys existed."""
+        rows = self._read("SELECT id, document FROM runs WHERE design_key IS NULL")
+        return [(r["id"], json.loads(r["document"])) for r in rows]
+
+    def set_design_keys(self, keys: dict[str, str]) -> None:
+        """Record the design key of some runs: {run id: key}."""
+        with self._tx() as db:
+            db.executemany("UPDATE runs SET design_key = ? WHERE id = ?",
+                           [(key, run_id) for run_id, key in keys.items()])
 
     def update_run(self, run_id: str, **fields) -> None:
         """Set some of status, device, step, epoch, message, finished, summary (a dict)."""

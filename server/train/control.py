@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 
 class Control:
@@ -15,6 +17,9 @@ class Control:
         self.stopping = False
         self.step_budget = 0  # steps allowed while paused
         self.pending_lr: float | None = None
+        self.speed: float | None = None  # slow motion: steps per second (None: full speed)
+        self._next_step_at = 0.0
+        self.calls: list[Callable[[], None]] = []  # run on the training thread (call_soon)
 
     def pause(self) -> None:
         """Pause after the current step."""
@@ -45,6 +50,40 @@ class Control:
         with self._cond:
             self.pending_lr, self.dirty = float(lr), True
 
+    def set_speed(self, steps_per_second: float | None) -> None:
+        """Slow motion: at most this many steps a second from now on (None: full speed)."""
+        with self._cond:
+            self.speed = float(steps_per_second) if steps_per_second else None
+            self._next_step_at = 0.0
+            self._refresh()
+            self._cond.notify_all()
+
+    def pace(self) -> None:
+        """Under slow motion, wait until the next step is due; any command wakes it early."""
+        with self._cond:
+            if self.speed is None:
+                return
+            now = time.monotonic()
+            if self._next_step_at > now:
+                self._cond.wait(self._next_step_at - now)
+                now = time.monotonic()
+            if self.speed is not None:
+                self._next_step_at = max(self._next_step_at, now) + 1.0 / self.speed
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the training thread before its next step, or at once while paused."""
+        with self._cond:
+            self.calls.append(fn)
+            self.dirty = True
+            self._cond.notify_all()
+
+    def take_calls(self) -> list[Callable[[], None]]:
+        """The calls asked for since the last take, to run now."""
+        with self._cond:
+            calls, self.calls = self.calls, []
+            self._refresh()
+            return calls
+
     def take_lr(self) -> float | None:
         """The learning rate asked for since the last call, if any."""
         with self._cond:
@@ -65,6 +104,15 @@ class Control:
                         self._cond.acquire()
                     announced = True
                     continue
+                if self.calls:
+                    calls, self.calls = self.calls, []
+                    self._cond.release()
+                    try:
+                        for fn in calls:
+                            fn()
+                    finally:
+                        self._cond.acquire()
+                    continue
                 self._cond.wait(0.1)
             if self.stopping:
                 return False
@@ -74,4 +122,5 @@ class Control:
             return True
 
     def _refresh(self) -> None:
-        self.dirty = self.stopping or self.paused or self.pending_lr is not None
+        self.dirty = (self.stopping or self.paused or self.pending_lr is not None
+                      or bool(self.calls) or self.speed is not None)

@@ -236,13 +236,18 @@ class Trainer:
 
     def _obey(self) -> bool:
         """Apply pending commands; block while paused. False means stop."""
+        for fn in self.control.take_calls():
+            fn()
         lr = self.control.take_lr()
         if lr is not None:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.lr = lr
         if not self.control.paused and not self.control.stopping:
-            return True
+            self.control.pace()  # slow motion: wait for this step's turn
+            return not self.control.stopping
+        if self.control.paused:
+            self._log_point(time.perf_counter())  # steps since the last point (none: no-op)
         t = time.perf_counter()
         ok = self.control.wait_turn(lambda: self.on_status(self.status("paused")))
         self.paused_time += time.perf_counter() - t

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from flask import Flask
 
 from server.data import default_data_dir
 from server.runs import ManagerConfig, RunManager
+from server.runs.visuals import KINDS
 from server.store import Store
 from server.web import errors, events, routes, socketio  # noqa: F401 - events registers handlers
 from server.web.services import Layerlab
@@ -31,6 +33,15 @@ DEFAULTS = {
     "STOP_GRACE_SECONDS": 3.0,  # a run that ignores stop this long has its worker killed
     "METRICS_INTERVAL": 0.05,  # least seconds between run_metrics of one run (20 a second)
     "FRAME_ACK_TIMEOUT": 10.0,  # seconds a heavy frame waits for its ack before the next goes
+    # Pictures of a watched run, per second (0: none); made only while someone watches.
+    "INSIGHT_BOUNDARY_RATE": 10.0,  # run_boundary (2-D datasets)
+    "INSIGHT_ACTIVATIONS_RATE": 4.0,  # run_activations
+    "INSIGHT_HEALTH_RATE": 2.0,  # run_health (gradient norms, badges)
+    "INSIGHT_RESULTS_RATE": 1.0,  # run_results (classification)
+    "INSIGHT_WEIGHTS_RATE": 1.0,  # run_weights
+    "INSIGHT_BUDGET": 0.05,  # most of a worker's wall time the pictures may take
+    "TIMELINE_INTERVAL": 1.0,  # seconds of training between two timeline checkpoints
+    "TIMELINE_MAX": 200,  # checkpoints kept per run (every other one dropped when full)
     "TEMPLATE_FOLDER": None,  # where index.html is; None: the project's templates/
 }
 
@@ -49,9 +60,11 @@ def build_app(test_config: dict | None = None) -> Flask:
     # oversize document with a readable bad_request instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * limit + 2**16)
     server = socketio.server
+    lock = serialize_sends(server)
 
     def emit(event: str, payload, to: str, callback=None) -> None:
-        server.emit(event, payload, to=to, namespace="/", callback=callback)
+        with lock:
+            server.emit(event, payload, to=to, namespace="/", callback=callback)
 
     store = Store(data_dir)
     manager = RunManager(store, manager_config(app.config), emit)
@@ -65,6 +78,24 @@ def build_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def serialize_sends(server) -> threading.RLock:
+    """Send each Socket.IO packet whole: returns the lock that every emit must hold."""
+    # A packet with bytes goes out as a header and one message per attachment, and
+    # python-socketio does not lock between them (`Server.emit` is documented as not thread
+    # safe). Pictures are emitted from the drainer, from ack callbacks and from handlers at
+    # once, so two packets to one client could interleave and corrupt both. Acks with bytes
+    # (`seek`) are sent by the library itself, hence the wrapped `_send_packet` too.
+    lock = threading.RLock()
+    send = server._send_packet
+
+    def send_packet(eio_sid, pkt) -> None:
+        with lock:
+            send(eio_sid, pkt)
+
+    server._send_packet = send_packet
+    return lock
+
+
 def manager_config(config) -> ManagerConfig:
     """The run manager's settings from the app config."""
     concurrent = config["MAX_CONCURRENT_RUNS"] or gpu_count() or 2
@@ -73,7 +104,10 @@ def manager_config(config) -> ManagerConfig:
         max_concurrent=concurrent, pool_size=concurrent if pool is None else min(pool, concurrent),
         max_queued=config["MAX_QUEUED_RUNS"], stop_grace=config["STOP_GRACE_SECONDS"],
         metrics_interval=config["METRICS_INTERVAL"],
-        frame_ack_timeout=config["FRAME_ACK_TIMEOUT"], threads=config["WORKER_THREADS"])
+        frame_ack_timeout=config["FRAME_ACK_TIMEOUT"], threads=config["WORKER_THREADS"],
+        insight={"rates": {kind: config[f"INSIGHT_{kind.upper()}_RATE"] for kind in KINDS},
+                 "budget": config["INSIGHT_BUDGET"]},
+        timeline_interval=config["TIMELINE_INTERVAL"], timeline_limit=config["TIMELINE_MAX"])
 
 
 def gpu_count() -> int:

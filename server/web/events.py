@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import time
 
 from flask import current_app, request
-from flask_socketio import join_room
+from flask_socketio import join_room, leave_room
 
 from server.graph import validate
 from server.runs import ACTIONS
@@ -21,7 +22,10 @@ from server.web.services import lab
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 1_000_000  # most steps one `step` action may ask for
+MAX_SPEED = 10_000  # steps per second; null means full speed
 LR_RANGE = (0.0, 10.0)  # the document's own bounds for optimizer.lr: (0, 10]
+MAX_SAMPLE = 10_000  # largest sample index select_sample takes (the worker clamps further)
+ACK_FIRST = 0.05  # seconds a watcher's greeting frames wait, so that its ack arrives first
 
 
 def handler(event: str):
@@ -55,8 +59,8 @@ def on_validate(doc):
 def on_train(doc):
     """Queue a run; the sender joins its room and gets the token that controls it."""
     doc = check_document(doc, current_app.config["MAX_DOCUMENT_BYTES"])
-    run_id, token = lab().manager.submit(doc, join_room, request.sid)
-    return {"ok": True, "run_id": run_id, "token": token}
+    run_id, token, key = lab().manager.submit(doc, join_room, request.sid)
+    return {"ok": True, "run_id": run_id, "token": token, "design_key": key}
 
 
 @handler("control")
@@ -74,12 +78,18 @@ def on_control(message):
 
 @handler("set_hparams")
 def on_set_hparams(message):
-    """Change a run's learning rate mid-run (token holder only)."""
-    msg = fields(message, "set_hparams", run_id=str, token=object, lr=float)
-    lr = msg.get("lr")
+    """Change a run's learning rate or speed mid-run (token holder only)."""
+    msg = fields(message, "set_hparams", run_id=str, token=object, lr=float, speed=float)
+    lr, speed = msg.get("lr"), msg.get("speed")
     if lr is not None and not (math.isfinite(lr) and LR_RANGE[0] < lr <= LR_RANGE[1]):
         raise bad_request(f"lr must be a number in (0, 10]; got {lr}")
-    lab().manager.set_lr(msg["run_id"], msg.get("token"), lr)
+    if speed is not None and not (math.isfinite(speed) and 0 < speed <= MAX_SPEED):
+        raise bad_request(f"speed must be steps per second in (0, {MAX_SPEED:,}], or null for "
+                          f"full speed; got {speed}")
+    manager = lab().manager
+    manager.set_lr(msg["run_id"], msg.get("token"), lr)
+    if "speed" in msg:
+        manager.set_speed(msg["run_id"], msg.get("token"), speed)
     return {"ok": True}
 
 
@@ -87,8 +97,46 @@ def on_set_hparams(message):
 def on_watch(message):
     """Join a run's room read-only; the ack carries its status and whole history."""
     msg = fields(message, "watch", run_id=str)
-    status, history = lab().manager.watch(msg["run_id"], join_room, request.sid)
+    manager = lab().manager
+    status, history = manager.watch(msg["run_id"], join_room, request.sid)
+    after_ack(manager.greet, msg["run_id"], request.sid)
     return {"ok": True, "status": status, "history": history}
+
+
+@handler("unwatch")
+def on_unwatch(message):
+    """Leave a run's room: its pictures stop when nobody else watches."""
+    msg = fields(message, "unwatch", run_id=str)
+    leave_room(msg["run_id"])
+    lab().manager.leave(request.sid, msg["run_id"])
+    return {"ok": True}
+
+
+@handler("select_sample")
+def on_select_sample(message):
+    """Follow one of the fixed validation samples through the network (token holder only)."""
+    msg = fields(message, "select_sample", run_id=str, token=object, index=int)
+    index = msg.get("index")
+    if index is None or not 0 <= index < MAX_SAMPLE:
+        raise bad_request(f"index must be a sample number from 0; got {index!r}"[:300])
+    lab().manager.select(msg["run_id"], msg.get("token"), index)
+    return {"ok": True}
+
+
+@handler("timeline")
+def on_timeline(message):
+    """A run's checkpoints: step, epoch and time of each (anyone with the run id)."""
+    msg = fields(message, "timeline", run_id=str)
+    return {"ok": True, "checkpoints": lab().manager.timeline(msg["run_id"])}
+
+
+@handler("seek")
+def on_seek(message):
+    """The pictures of the last checkpoint at or before a step (anyone with the run id)."""
+    msg = fields(message, "seek", run_id=str, step=int)
+    if msg.get("step") is None:
+        raise bad_request("'seek' needs a step")
+    return lab().manager.seek(msg["run_id"], msg["step"])
 
 
 @socketio.on("disconnect")
@@ -98,6 +146,20 @@ def on_disconnect(reason=None):
         lab().manager.leave(request.sid)
     except Exception:  # noqa: BLE001 - nothing to answer; never let a disconnect raise
         log.exception("error while a client disconnected")
+
+
+def after_ack(fn, *args) -> None:
+    """Call fn(*args) just after this handler's ack is sent."""
+    # The page drops frames of a run it has not adopted yet, which it does on the ack.
+
+    def later():
+        time.sleep(ACK_FIRST)
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - a greeting that fails must not end the server
+            log.exception("error while greeting a watcher")
+
+    socketio.start_background_task(later)
 
 
 def fields(message, event: str, **types) -> dict:

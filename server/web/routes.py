@@ -15,6 +15,7 @@ from server.data import dataset_catalog, save_upload
 from server.graph import catalog_json, validate
 from server.runs import RunError
 from server.runs.artifacts import Artifact, check_header, export_document, run_onnx, run_weights
+from server.web import previews
 from server.web.errors import ApiError, bad_request, check_document, check_network
 from server.web.services import lab
 
@@ -22,6 +23,7 @@ bp = Blueprint("layerlab", __name__)
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FORMATS = ("onnx", "pytorch")
+MAX_LISTED = 200  # runs one GET /api/runs lists at most
 
 # -- pages --------------------------------------------------------------------------------------
 
@@ -57,8 +59,15 @@ def layers():
 
 @bp.get("/api/datasets")
 def datasets():
-    """The dataset catalog."""
-    return jsonify(dataset_catalog())
+    """The dataset catalog; each entry names its preview route."""
+    return jsonify([{**d, "preview_url": f"/api/datasets/{d['name']}/preview"}
+                    for d in dataset_catalog()])
+
+
+@bp.get("/api/datasets/<name>/preview")
+def dataset_preview(name: str):
+    """A small preview of a dataset spec given as query parameters (plus `limit`)."""
+    return jsonify(previews.dataset_preview(name, request.args.to_dict(), lab().data_dir))
 
 
 @bp.get("/api/examples")
@@ -137,6 +146,16 @@ def upload():
 
 
 # -- runs and exports ---------------------------------------------------------------------------
+
+
+@bp.get("/api/runs")
+def list_runs():
+    """Runs newest first; `?design_key=KEY` keeps one design's, `?limit=N` (1-200, 20)."""
+    limit = request.args.get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
+        raise ApiError("bad_request", f"limit must be a whole number from 1 to {MAX_LISTED}; "
+                       f"got {limit!r}"[:300], [{"field": "limit", "message": "out of range"}])
+    return jsonify(lab().store.list_runs(request.args.get("design_key"), int(limit)))
 
 
 @bp.get("/api/runs/<run_id>")
