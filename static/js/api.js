@@ -41,6 +41,7 @@ export const api = {
   updateDesign: (id, doc) => request('PUT', `/api/designs/${encodeURIComponent(id)}`, doc),
   getDesign: (id) => request('GET', `/api/designs/${encodeURIComponent(id)}`),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
+  runs: (designKey, limit = 20) => request('GET', `/api/runs?design_key=${encodeURIComponent(designKey)}&limit=${limit}`),
   upload: (file) => {
     const form = new FormData();
     form.append('file', file, file.name);

@@ -55,7 +55,8 @@ export class Canvas {
       const info = nodes?.[id];
       const badges = info?.badges || [];
       setAttr(entry.el, 'data-health', badges.length ? badges.join(' ') : null);
-      setAttr(entry.parts.health, 'title', badges.length ? (info.hints || badges).join('\n') : null);
+      // Its tooltip (what the badge means, what to try) is insight/health.js's BadgeTip.
+      setAttr(entry.parts.health, 'aria-label', badges.length ? (info.hints || badges).join('\n') : null);
       setText(entry.parts.health, badges.includes('exploding') ? '↯' : badges.includes('dead') ? '∅' : '∇');
     }
   }

@@ -50,6 +50,14 @@ export class ChartsDock {
     this.smoothingValue.textContent = Number(this.smoothing.value).toFixed(2);
   }
 
+  /** Draw fn(uplot) over both charts (the timeline's step marker); null removes it. */
+  setOverlay(fn) {
+    for (const c of this.charts) {
+      c.overlay = fn;
+      c.plot?.redraw(false);
+    }
+  }
+
   /** Create the plots (after the dock has its size, and again on a theme change). */
   build() {
     if (!this.available) return;

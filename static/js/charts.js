@@ -82,7 +82,9 @@ export class MetricChart {
     const grid = css('--grid-line') || 'rgba(0,0,0,.08)';
     const train = css('--train') || '#2563eb';
     const val = css('--val') || '#f97316';
-    const font = '12px Inter, system-ui, sans-serif';
+    // --chart-scale (CSS): presenter mode asks for larger type and thicker lines.
+    const k = Number.parseFloat(getComputedStyle(this.root).getPropertyValue('--chart-scale')) || 1;
+    const font = `${Math.round(12 * k)}px Inter, system-ui, sans-serif`;
     const fmt = this.kind.fmt;
     const axis = { stroke: text, font, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     this.plot = new this.uPlot({
@@ -92,16 +94,16 @@ export class MetricChart {
       scales: { x: { time: false },
         y: this.name === 'loss' && log ? { distr: 3 } : this.name === 'accuracy' ? { range: () => this.accuracyRange() } : {} },
       axes: [{ ...axis, values: (u, v) => v.map((x) => (x >= 1000 ? `${x / 1000}k` : x)) },
-        { ...axis, size: 56, values: (u, v) => v.map((x) => (this.name === 'accuracy' ? `${Math.round(x * 100)}%` : metric(x))) }],
+        { ...axis, size: Math.round(56 * k), values: (u, v) => v.map((x) => (this.name === 'accuracy' ? `${Math.round(x * 100)}%` : metric(x))) }],
       series: [
         { label: 'step', value: (u, v) => (v == null ? '–' : v.toLocaleString('en-US')) },
-        { label: 'train (raw)', stroke: `${train}44`, width: 1, points: { show: false }, value: (u, v) => fmt(v) },
-        { label: 'train', stroke: train, width: 2.5, points: { show: false }, value: (u, v) => fmt(v) },
-        { label: 'val', stroke: val, width: 2.5, spanGaps: true,
-          points: { show: () => this.table.counts[this.kind.val] <= 40, size: 6, fill: val },
+        { label: 'train (raw)', stroke: `${train}44`, width: k, points: { show: false }, value: (u, v) => fmt(v) },
+        { label: 'train', stroke: train, width: 2.5 * k, points: { show: false }, value: (u, v) => fmt(v) },
+        { label: 'val', stroke: val, width: 2.5 * k, spanGaps: true,
+          points: { show: () => this.table.counts[this.kind.val] <= 40, size: 6 * k, fill: val },
           value: (u, v) => fmt(v) },
       ],
-      hooks: { draw: [lrMarks(() => this.table.lrChanges)], setCursor: [(u) => this.hover(u)] },
+      hooks: { draw: [lrMarks(() => this.table.lrChanges), (u) => this.overlay?.(u)], setCursor: [(u) => this.hover(u)] },
     }, [[], [], [], []], this.body);
     this.drawnFor = -1;
     this.render(true);

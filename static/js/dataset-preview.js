@@ -3,10 +3,10 @@
 
 import { api } from './api.js';
 import { setText } from './dom.js';
+import { CLASS_COLOURS } from './insight/colour.js';
 import { bytesOf } from './node-viz.js';
 
-const CLASS_COLORS = ['#f59e0b', '#3b82f6', '#10b981', '#ef4444', '#8b5cf6', '#ec4899', '#14b8a6',
-  '#eab308', '#6366f1', '#f97316'];
+const CLASS_COLORS = CLASS_COLOURS; // one table for every picture of classes
 
 const hex = (c) => [1, 3, 5].map((i) => Number.parseInt(c.slice(i, i + 2), 16));
 

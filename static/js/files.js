@@ -6,6 +6,7 @@ import { downloadBlob, h, toast } from './dom.js';
 import { emptyDocument, moveNodes, normalizeDocument, setPath } from './graph.js';
 import { tidyLayout } from './layout.js';
 import { encodeDoc, fileName } from './persist.js';
+import { sharedRunId } from './talk/share.js';
 
 /** Open a document as the current design (one undo step back to the previous one). */
 export function openDocument(app, doc, { tidy = false, designId: id = null } = {}) {
@@ -71,7 +72,7 @@ export async function save(app) {
     const id = designId(body) || app.designId;
     app.designId = id;
     app.savedJson = JSON.stringify(doc);
-    if (id) history.replaceState(null, '', `${location.pathname}#design=${encodeURIComponent(id)}`);
+    if (id) history.replaceState(null, '', `${location.pathname}${location.search}#design=${encodeURIComponent(id)}`);
     app.onSaved?.();
     toast(`Saved “${doc.name}”`, { kind: 'ok' });
     return id;
@@ -85,13 +86,18 @@ export async function loadSaved(id) {
   return designDocument(await api.getDesign(id));
 }
 
-/** A link that opens this design: the saved id when the server keeps designs, else the doc itself. */
+/**
+ * A link that opens this design: the saved id when the server keeps designs, else the doc itself;
+ * with a finished run of this very design, also that run (its charts and trained weights).
+ */
 export async function share(app) {
   let url;
   const id = app.savedJson === JSON.stringify(app.store.doc) ? app.designId : await save(app);
   if (id) url = `${location.origin}/#design=${encodeURIComponent(id)}`;
   else url = `${location.origin}/#doc=${await encodeDoc(app.store.doc)}`;
-  await copyLink(url, 'Link to this design copied');
+  const run = sharedRunId(app.runClient, app.store.doc);
+  if (run) url += `&run=${encodeURIComponent(run)}`;
+  await copyLink(url, run ? 'Link copied: this design with its trained run' : 'Link to this design copied');
   return url;
 }
 

@@ -10,6 +10,7 @@ import { DatasetPreview } from './dataset-preview.js';
 import { $, h, setText, toast } from './dom.js';
 import * as files from './files.js';
 import { emptyDocument, normalizeDocument } from './graph.js';
+import { Insight } from './insight/insight.js';
 import { Inspector } from './inspector.js';
 import { Palette } from './palette.js';
 import { decodeDoc, loadLocal, parseHash, saveLocal } from './persist.js';
@@ -18,6 +19,7 @@ import { RunPanel } from './run-panel.js';
 import { bindShortcuts, renderHelp } from './shortcuts.js';
 import { Connection } from './socket.js';
 import { Store } from './store.js';
+import { createTalk } from './talk/talk.js';
 import { followSystem, toggleTheme } from './theme.js';
 import { createTraining } from './training.js';
 import { TrainingForm } from './training-form.js';
@@ -118,12 +120,15 @@ async function boot() {
   });
 
   const training = createTraining(app);
+  app.insight = new Insight(app, { uPlot: window.uPlot }); // the run's pictures: insight/
   app.runPanel = new RunPanel($('.run-card'), { datasets: app.datasets, actions: training.actions, readOnly });
   app.onRunState = (state) => {
     running = state === 'running';
     document.body.dataset.run = state; // not data-run-state: that hook names exactly one element
     draw();
+    app.talk?.refresh();
   };
+  app.talk = createTalk(app, training);
   app.onNew = () => { training.runClient.forget(); app.charts.reset([]); training.showProgress(); };
 
   const nameInput = $('.design-name');
@@ -180,7 +185,7 @@ async function boot() {
   requestAnimationFrame(() => app.canvas.fit());
   app.validator.now(store.doc);
   if (readOnly) await readOnlyMode(app, training);
-  else await training.resume();
+  else if (!(await app.talk.openShared())) await training.resume();
   window.layerlab = app; // for the console and the benchmarks
 }
 
@@ -259,6 +264,8 @@ function toggleHelp(show) {
 }
 
 function runShortcut(app, training, action, e) {
+  if (app.talk?.run(action, e)) return true; // talk mode's keys (talk/keys.js) come first
+  if (app.insight?.run(action)) return true; // I: the Insight panel
   const edit = !app.readOnly;
   const helpOpen = !$('.help-overlay').hidden;
   if (action === 'escape') {
@@ -283,7 +290,6 @@ function runShortcut(app, training, action, e) {
     zoomIn: () => { app.canvas.zoomBy(1.2); return true; },
     zoomOut: () => { app.canvas.zoomBy(1 / 1.2); return true; },
     zoomReset: () => { app.canvas.zoomBy(1 / app.canvas.view.k); return true; },
-    present: () => { document.body.classList.toggle('presenting'); requestAnimationFrame(() => app.canvas.fit()); return true; },
     theme: () => { toggleTheme(() => repaint(app)); return true; },
     help: () => { toggleHelp(); return true; },
     save: () => { if (edit) files.save(app); return true; },

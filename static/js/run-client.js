@@ -5,9 +5,9 @@ import { ACTIVE } from './progress.js';
 
 export class RunClient {
   constructor(conn, { onStatus = () => {}, onPoints = () => {}, onHistory = () => {},
-    onBoundary = () => {}, onActivations = () => {}, onHealth = () => {}, onRun = () => {} } = {}) {
+    onFrame = () => {}, onRun = () => {} } = {}) {
     this.conn = conn;
-    this.cb = { onStatus, onPoints, onHistory, onBoundary, onActivations, onHealth, onRun };
+    this.cb = { onStatus, onPoints, onHistory, onFrame, onRun };
     this.runId = null;
     this.token = null;
     this.document = null; // the document the run trains (its training section drives progress)
@@ -17,8 +17,9 @@ export class RunClient {
     conn.on('run_status', (msg) => this.route('status', msg));
     conn.on('run_metrics', (msg) => this.route('metrics', msg));
     // Picture frames are acknowledged once handled: the server sends the next one only then.
-    // Kinds this page does not draw yet (results, weights, samples) are kept in `latest`.
+    // The newest frame of each kind is also kept in `latest`.
     this.latest = {};
+    this.designKey = null; // from train's ack: lists the design's earlier runs
     const frames = { run_boundary: 'boundary', run_activations: 'activations', run_health: 'health',
       run_results: 'results', run_weights: 'weights', run_samples: 'samples' };
     for (const [event, kind] of Object.entries(frames)) {
@@ -50,10 +51,10 @@ export class RunClient {
       this.status = { ...(this.status || {}), ...msg };
       this.cb.onStatus(this.status);
     } else if (kind === 'metrics') this.cb.onPoints(msg.points || []);
-    else if (kind === 'boundary') this.cb.onBoundary(msg);
-    else if (kind === 'health') this.cb.onHealth(msg);
-    else if (kind === 'activations') this.cb.onActivations(msg);
-    else this.latest[kind] = msg;
+    else {
+      this.latest[kind] = msg;
+      this.cb.onFrame(kind, msg);
+    }
   }
 
   /** Stop receiving a run's pictures (its training goes on). */
@@ -84,6 +85,7 @@ export class RunClient {
         err.errors = ack?.errors || [];
         throw err;
       }
+      this.designKey = ack.design_key || null;
       this.adopt(ack.run_id, ack.token, doc);
       this.cb.onHistory([], this.status);
       const early = this.early.filter(([, msg]) => msg.run_id === ack.run_id);
@@ -124,6 +126,7 @@ export class RunClient {
       return ack;
     }
     if (this.runId && this.runId !== runId) this.leave();
+    if (this.runId !== runId) this.designKey = null;
     this.runId = runId;
     this.token = token;
     this.document = ack.document || ack.config || document || this.document;
@@ -139,6 +142,7 @@ export class RunClient {
     this.leave();
     this.runId = null;
     this.token = null;
+    this.designKey = null;
     this.status = null;
     this.document = null;
     this.cb.onRun({ runId: null, token: null, document: null });

@@ -19,7 +19,6 @@ export const SHORTCUTS = [
   { group: 'View', keys: ['+', '='], action: 'zoomIn', label: 'Zoom in' },
   { group: 'View', keys: ['-'], action: 'zoomOut', label: 'Zoom out' },
   { group: 'View', keys: ['0'], action: 'zoomReset', label: 'Zoom to 100%' },
-  { group: 'View', keys: ['P'], action: 'present', label: 'Presentation mode: hide the palette' },
   { group: 'View', keys: ['Shift+T'], action: 'theme', label: 'Light / dark theme' },
   { group: 'View', keys: ['?'], action: 'help', label: 'This help' },
   { group: 'Design', keys: ['Mod+S'], action: 'save', label: 'Save to the server' },
@@ -54,6 +53,15 @@ export function comboOf(e) {
 
 const INDEX = new Map(SHORTCUTS.flatMap((s) => s.keys.map((k) => [k, s.action])));
 
+/** More shortcuts from a feature (talk/keys.js): they join the table and the help; a key they
+ * name is theirs from then on. An entry's `display` is what the help shows for its keys. */
+export function addShortcuts(entries) {
+  for (const s of entries) {
+    SHORTCUTS.push(s);
+    for (const k of s.keys) INDEX.set(k, s.action);
+  }
+}
+
 /** The action for a key event, or null. Arrow keys with Shift still nudge. */
 export function actionFor(e) {
   const combo = comboOf(e);
@@ -84,7 +92,7 @@ export function renderHelp(root) {
   root.querySelector('.help-body').replaceChildren(
     ...groups.map((g) => h('section', { class: 'help-group' }, h('h3', {}, g),
       h('dl', {}, SHORTCUTS.filter((s) => s.group === g).flatMap((s) => [
-        h('dt', {}, (s.action === 'nudge' ? ['←↑→↓'] : s.keys.slice(0, 2).map(pretty)).map((k) => h('kbd', {}, k))),
+        h('dt', {}, (s.display ? [s.display] : s.action === 'nudge' ? ['←↑→↓'] : s.keys.slice(0, 2).map(pretty)).map((k) => h('kbd', {}, k))),
         h('dd', {}, s.label)])))),
     h('section', { class: 'help-group' }, h('h3', {}, 'Mouse'),
       h('dl', { class: 'help-mouse' }, MOUSE.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))));

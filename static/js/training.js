@@ -35,6 +35,7 @@ export function createTraining(app) {
   const runClient = new RunClient(app.conn, {
     onStatus: (status) => {
       app.onRunState(status.state);
+      app.insight?.setStatus(status);
       showProgress();
       if (status.state === 'failed') toast(`Training failed: ${status.message || 'see the server log'}`, { kind: 'error', timeout: 10000 });
       if (DONE.has(status.state) && app.runClient?.token) saveRun(localStorage, { runId: runClient.runId, token: runClient.token });
@@ -48,11 +49,10 @@ export function createTraining(app) {
       charts.reset(history);
       showProgress();
     },
-    onBoundary: (msg) => preview.setBoundary(msg),
-    onActivations: (msg) => app.canvas.setActivations(msg.nodes || null),
-    onHealth: (msg) => app.canvas.setHealth(msg.nodes || null),
-    onRun: ({ runId, token }) => {
+    onFrame: (kind, msg) => app.insight?.frame(kind, msg), // pictures: insight/insight.js
+    onRun: ({ runId, token, document }) => {
       saveRun(localStorage, runId && token ? { runId, token } : null);
+      app.insight?.setRun({ runId, document });
       app.onRunState(runClient.status?.state || 'idle');
     },
   });

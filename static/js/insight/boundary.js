@@ -1,0 +1,254 @@
+// The decision boundary enlarged: the model's output over the input plane under the training
+// points and the fixed validation samples, a "discretize" toggle (TensorFlow Playground's), a
+// colour legend, the value under the pointer, and a click on a sample to follow it.
+
+import { h, setAttr, setText } from '../dom.js';
+import { metric } from '../format.js';
+import { boundaryPixels, boundaryValueAt, classRgb, css, gradientCss, legendStops, valueDomain, valueRgb } from './colour.js';
+import { cssVar, label, onScreen, paintPixels, sized, themeRgb } from './draw.js';
+
+const PICK_RADIUS = 14; // pixels around a sample that still pick it
+
+export class BoundaryView {
+  constructor(root, { onPick = () => {} } = {}) {
+    this.onPick = onPick;
+    this.frame = null;
+    this.train = null; // {x: [[x, y]], y: [target], task}
+    this.samples = null; // [[x, y]] of the fixed validation samples (when the server sends them)
+    this.truth = null; // [class] of those samples, from run_results
+    this.selected = null;
+    this.canPick = false;
+    this.classes = ['0', '1'];
+    this.options = { discretize: false, train: true, validation: true };
+    const check = (name, text, title) => {
+      const input = h('input', { type: 'checkbox', name, checked: this.options[name] });
+      input.addEventListener('change', () => { this.options[name] = input.checked; this.draw(); });
+      return h('label', { class: 'insight-check', title }, input, text);
+    };
+    this.validationToggle = check('validation', 'Validation', 'The fixed validation samples (rings); click one to follow it through the network');
+    this.canvas = h('canvas', { class: 'ib-canvas', 'aria-label': 'Decision boundary' });
+    this.readout = h('p', { class: 'ib-readout' });
+    this.legend = h('div', { class: 'ib-legend' });
+    this.empty = h('p', { class: 'insight-empty' }, 'Train to see the decision boundary form over the data.');
+    this.caption = h('p', { class: 'insight-caption' });
+    root.append(
+      h('div', { class: 'insight-toolbar' },
+        check('discretize', 'Discretize', 'Show the predicted class only, without shades of confidence'),
+        check('train', 'Training', 'The training points'), this.validationToggle),
+      h('div', { class: 'ib-plot' }, this.canvas, this.empty), this.readout, this.legend, this.caption);
+    this.canvas.addEventListener('pointermove', (e) => this.hover(e));
+    this.canvas.addEventListener('pointerleave', () => setText(this.readout, this.idleText()));
+    this.canvas.addEventListener('click', (e) => this.click(e));
+  }
+
+  set(frame) {
+    this.frame = frame || null;
+    this.draw();
+  }
+
+  setTrain(preview) {
+    this.train = preview?.kind === 'points' ? preview : null;
+    this.draw();
+  }
+
+  setSamples(points, truth = null) {
+    this.samples = points;
+    this.truth = truth;
+    this.draw();
+  }
+
+  setSelection(index, canPick) {
+    this.selected = index;
+    this.canPick = canPick;
+    this.draw();
+  }
+
+  setClasses(classes) {
+    this.classes = classes?.length ? classes : ['0', '1'];
+  }
+
+  /** The value domain for regression: the surface and the targets share one colour scale. */
+  domain() {
+    const f = this.frame;
+    let lo = f?.min ?? -1;
+    let hi = f?.max ?? 1;
+    if (this.train?.task === 'regression') {
+      for (const v of this.train.y) {
+        const t = Array.isArray(v) ? v[0] : v;
+        lo = Math.min(lo, t); hi = Math.max(hi, t);
+      }
+    }
+    return valueDomain(lo, hi);
+  }
+
+  extent() {
+    return this.frame?.extent || this.train?.extent || [-1, 1, -1, 1];
+  }
+
+  size() {
+    return Math.max(120, Math.min(this.canvas.parentElement.clientWidth || 340, 340));
+  }
+
+  draw() {
+    if (!onScreen(this.canvas.parentElement)) return; // drawn when its tab is shown
+    const side = this.size();
+    const ctx = sized(this.canvas, side, side);
+    const background = themeRgb('--panel', '#ffffff');
+    const f = this.frame;
+    this.empty.hidden = Boolean(f);
+    this.canvas.dataset.step = f ? String(f.step) : '';
+    const domain = this.domain();
+    if (f) {
+      const img = boundaryPixels(f, { discretize: this.options.discretize, background, domain, scale: 4 });
+      paintPixels(ctx, img.pixels, img.w, img.h, 0, 0, side, side, true);
+    } else {
+      ctx.fillStyle = css(background);
+      ctx.fillRect(0, 0, side, side);
+    }
+    this.drawPoints(ctx, side, domain, background);
+    this.drawAxes(ctx, side);
+    this.drawLegend(domain, background);
+    this.validationToggle.hidden = !this.samples;
+    setText(this.readout, this.idleText());
+    setText(this.caption, this.captionText());
+  }
+
+  toCanvas(side) {
+    const [x0, x1, y0, y1] = this.extent();
+    return ([x, y]) => [((x - x0) / (x1 - x0)) * side, side - ((y - y0) / (y1 - y0)) * side];
+  }
+
+  colourOf(target, domain, background) {
+    return this.frame?.mode === 'value' || this.train?.task === 'regression'
+      ? valueRgb(target, domain, background) : classRgb(target);
+  }
+
+  drawPoints(ctx, side, domain, background) {
+    const at = this.toCanvas(side);
+    const halo = css(background);
+    if (this.options.train && this.train) {
+      this.train.x.forEach((p, i) => {
+        const t = this.train.y[i];
+        const [cx, cy] = at(p);
+        ctx.beginPath();
+        ctx.arc(cx, cy, 3.1, 0, Math.PI * 2);
+        ctx.fillStyle = css(this.colourOf(Array.isArray(t) ? t[0] : t, domain, background));
+        ctx.fill();
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = halo;
+        ctx.stroke();
+      });
+    }
+    if (this.options.validation && this.samples) {
+      const ink = cssVar('--text', '#0f172a');
+      this.samples.forEach((p, i) => {
+        const [cx, cy] = at(p);
+        const t = this.truth?.[i];
+        ctx.beginPath();
+        ctx.arc(cx, cy, 4.6, 0, Math.PI * 2);
+        ctx.fillStyle = t == null ? halo : css(classRgb(t));
+        ctx.fill();
+        ctx.lineWidth = 1.8;
+        ctx.strokeStyle = ink;
+        ctx.stroke();
+      });
+      const sel = this.samples[this.selected];
+      if (sel) {
+        const [cx, cy] = at(sel);
+        ctx.beginPath();
+        ctx.arc(cx, cy, 9, 0, Math.PI * 2);
+        ctx.lineWidth = 2.5;
+        ctx.strokeStyle = cssVar('--accent', '#2457e6');
+        ctx.stroke();
+      }
+    }
+  }
+
+  drawAxes(ctx, side) {
+    const [x0, x1, , y1] = this.extent();
+    const colour = cssVar('--text', '#111');
+    ctx.save();
+    ctx.globalAlpha = 0.7;
+    label(ctx, `${x0}`, 6, side - 9, { colour, size: 10.5 });
+    label(ctx, `${x1}`, side - 6, side - 9, { colour, size: 10.5, align: 'right' });
+    label(ctx, `${y1}`, 6, 10, { colour, size: 10.5 });
+    ctx.restore();
+  }
+
+  drawLegend(domain, background) {
+    const f = this.frame;
+    const mode = f?.mode || (this.train?.task === 'regression' ? 'value' : 'probability');
+    if (!f) {
+      this.legend.replaceChildren();
+      this.legendKey = null;
+      return;
+    }
+    if (mode === 'class') {
+      this.legendKey = null;
+      this.legend.replaceChildren(h('div', { class: 'ib-swatches' }, this.classes.map((c, k) => h('span', { class: 'ib-swatch' },
+        h('i', { style: { background: css(classRgb(k)) } }), `class ${c}`))));
+      return;
+    }
+    const key = JSON.stringify([mode, this.options.discretize, background, domain, this.classes]);
+    if (key === this.legendKey) return; // rebuilt only when it changes, not with every frame
+    this.legendKey = key;
+    const stops = legendStops(mode, { discretize: this.options.discretize, background, domain });
+    const ends = mode === 'value' ? [metric(domain.lo), metric(domain.centre), metric(domain.hi)]
+      : [`0% · class ${this.classes[0]}`, '50%', `100% · class ${this.classes[1]}`];
+    const title = mode === 'value' ? 'Predicted value' : `Probability of class ${this.classes[1]}`;
+    this.legend.replaceChildren(h('div', { class: 'ib-legend-title' }, title),
+      h('div', { class: 'ib-bar', style: { background: gradientCss(stops, this.options.discretize) } }),
+      h('div', { class: 'ib-ticks' }, ends.map((t) => h('span', {}, t))));
+    setAttr(this.legend, 'data-mode', mode);
+  }
+
+  captionText() {
+    const f = this.frame;
+    if (!f) return '';
+    const what = f.mode === 'value' ? 'the predicted value' : f.mode === 'class' ? 'the predicted class'
+      : `how sure the model is of class ${this.classes[1]}`;
+    const pick = this.samples && this.canPick ? ' Click a ringed validation sample to follow it through the network.' : '';
+    return `Step ${f.step.toLocaleString('en-US')}: colour shows ${what} at each point of the plane; dots are the data.${pick}`;
+  }
+
+  idleText() {
+    if (!this.frame) return '';
+    if (this.samples && this.selected != null) return `Following validation sample #${this.selected}`;
+    return 'Point at the plane to read the output there';
+  }
+
+  hover(e) {
+    if (!this.frame) return;
+    const side = this.size();
+    const r = this.canvas.getBoundingClientRect();
+    const [x0, x1, y0, y1] = this.extent();
+    const x = x0 + ((e.clientX - r.left) / side) * (x1 - x0);
+    const y = y1 - ((e.clientY - r.top) / side) * (y1 - y0);
+    const v = boundaryValueAt(this.frame, x, y);
+    if (v == null) return;
+    const out = this.frame.mode === 'value' ? `predicted ${metric(v)}` : this.frame.mode === 'class'
+      ? `class ${this.classes[Math.round(v)] ?? Math.round(v)}` : `P(class ${this.classes[1]}) = ${(v * 100).toFixed(0)}%`;
+    setText(this.readout, `x ${x.toFixed(2)}, y ${y.toFixed(2)}  →  ${out}`);
+    this.canvas.classList.toggle('is-pickable', this.canPick && this.nearest(e) != null);
+  }
+
+  nearest(e) {
+    if (!this.samples || !this.options.validation) return null;
+    const side = this.size();
+    const r = this.canvas.getBoundingClientRect();
+    const at = this.toCanvas(side);
+    let best = null;
+    let bestD = PICK_RADIUS;
+    this.samples.forEach((p, i) => {
+      const [cx, cy] = at(p);
+      const d = Math.hypot(cx - (e.clientX - r.left), cy - (e.clientY - r.top));
+      if (d < bestD) { best = i; bestD = d; }
+    });
+    return best;
+  }
+
+  click(e) {
+    const i = this.nearest(e);
+    if (i != null) this.onPick(i);
+  }
+}

@@ -1,0 +1,171 @@
+// The arithmetic behind the enlarged pictures: grids of tiles, one tile's values, weight
+// matrices and edges, histograms, confusion matrices and sample images. Pure.
+
+import { bytesOf, tiling, valueOf } from '../node-viz.js';
+
+/** The largest square tiles that lay n tiles out in width x height: {cols, rows, tile}. */
+export function fitGrid(n, width, height, { gap = 4, max = 120 } = {}) {
+  let best = { cols: 1, rows: Math.max(1, n), tile: 0 };
+  for (let cols = 1; cols <= Math.max(1, n); cols += 1) {
+    const rows = Math.ceil(n / cols);
+    const tile = Math.min(max, (width - gap * (cols - 1)) / cols, (height - gap * (rows - 1)) / rows);
+    if (tile >= best.tile) best = { cols, rows, tile }; // on a tie the wider, shorter grid
+  }
+  return { ...best, tile: Math.max(1, Math.floor(best.tile)) };
+}
+
+/** |largest value| of a frame: the diverging scale's full colour. */
+export function frameScale(frame) {
+  return Math.max(Math.abs(frame.min ?? 0), Math.abs(frame.max ?? 0)) || 1;
+}
+
+/**
+ * A colour scale for weights that a few large ones do not wash out: 2.5 times their root mean
+ * square, at most the largest.
+ */
+export function robustScale(frame) {
+  const bytes = bytesOf(frame.data);
+  let sum = 0;
+  for (const b of bytes) {
+    const v = valueOf(frame, b);
+    sum += v * v;
+  }
+  const rms = Math.sqrt(sum / (bytes.length || 1));
+  return Math.min(frameScale(frame), 2.5 * rms) || 1;
+}
+
+/** Tile t of an activation frame as {h, w, values} (dequantized, row-major). */
+export function tileOf(frame, t) {
+  const bytes = bytesOf(frame.data);
+  const { tiles, h, w, transpose } = tiling(frame);
+  const values = new Float32Array(h * w);
+  for (let i = 0; i < h * w; i += 1) {
+    const idx = transpose ? (i % w) * tiles + t : t * h * w + i;
+    values[i] = valueOf(frame, bytes[idx] ?? 0);
+  }
+  return { h, w, values };
+}
+
+/**
+ * A frame drawn as one heat map of rows: a sequence [T, H] as units (rows) over time
+ * (columns); a 1-D conv's maps [T, C] as channels over time. {rows, cols, at(r, c)}.
+ */
+export function rowsOf(frame) {
+  const bytes = bytesOf(frame.data);
+  const [T, F] = frame.shape;
+  return { rows: F, cols: T, at: (r, c) => valueOf(frame, bytes[c * F + r] ?? 0) };
+}
+
+/** How an activation frame is drawn in the enlarged view: tiles, rows (heat map) or bars. */
+export function layoutKind(frame) {
+  const s = frame?.shape || [];
+  if ((frame.kind === 'plane' || frame.kind === 'maps') && s.length === 3) return 'tiles';
+  if (s.length === 2) return 'rows';
+  return 'bars';
+}
+
+/** Values of a flat frame (kind "units"). */
+export function valuesOf(frame) {
+  const bytes = bytesOf(frame.data);
+  return Float32Array.from(bytes, (b) => valueOf(frame, b));
+}
+
+/**
+ * A weight matrix [out, in] laid out with its longer side across: {rows, cols, at(r, c),
+ * rowLabel, colLabel}.
+ */
+export function matrixOf(frame) {
+  const bytes = bytesOf(frame.data);
+  const [out, inp] = frame.shape;
+  const across = inp >= out; // inputs across the page, units down (as PyTorch stores it)
+  return {
+    rows: across ? out : inp,
+    cols: across ? inp : out,
+    at: (r, c) => valueOf(frame, bytes[across ? r * inp + c : c * inp + r] ?? 0),
+    rowLabel: across ? 'units' : 'inputs',
+    colLabel: across ? 'inputs' : 'units',
+  };
+}
+
+/** Is a weight matrix small enough to draw as edges between units (TF Playground style)? */
+export function drawsAsEdges(frame) {
+  const [out, inp] = frame.shape || [];
+  return frame.kind === 'matrix' && out * inp <= 256 && Math.max(out, inp) <= 32;
+}
+
+/** Edges of a small weight matrix, weakest first (the strongest are drawn on top). */
+export function edgesOf(frame) {
+  const bytes = bytesOf(frame.data);
+  const [out, inp] = frame.shape;
+  const edges = [];
+  for (let o = 0; o < out; o += 1) {
+    for (let i = 0; i < inp; i += 1) edges.push({ from: i, to: o, value: valueOf(frame, bytes[o * inp + i] ?? 0) });
+  }
+  return edges.sort((a, b) => Math.abs(a.value) - Math.abs(b.value));
+}
+
+/** Bars of a {min, max, counts} histogram: [{x0, x1, count}], and the largest count. */
+export function histogramBars(hist) {
+  const n = hist.counts.length;
+  const span = (hist.max - hist.min) || 1;
+  const bars = hist.counts.map((count, i) => ({ x0: hist.min + (i / n) * span, x1: hist.min + ((i + 1) / n) * span, count }));
+  return { bars, top: Math.max(1, ...hist.counts) };
+}
+
+/** Totals of a confusion matrix (rows true, columns predicted). */
+export function confusionSummary(confusion) {
+  let total = 0;
+  let correct = 0;
+  const rowSums = confusion.map((row, i) => {
+    const sum = row.reduce((a, b) => a + b, 0);
+    total += sum;
+    correct += row[i] ?? 0;
+    return sum;
+  });
+  return { total, correct, accuracy: total ? correct / total : null, rowSums };
+}
+
+/** Share of a cell in its row (what a colour shows): 0..1. */
+export function cellShare(confusion, r, c, rowSums) {
+  return rowSums[r] ? confusion[r][c] / rowSums[r] : 0;
+}
+
+/** Sample image `index` of a run_samples frame [N, C, H, W]: {h, w, channels, values 0..1}. */
+export function sampleImage(frame, index) {
+  const [, c, h, w] = frame.shape;
+  const bytes = bytesOf(frame.data);
+  const size = c * h * w;
+  const values = new Float32Array(size);
+  let lo = 255;
+  let hi = 0;
+  for (let i = 0; i < size; i += 1) {
+    const b = bytes[index * size + i] ?? 0;
+    lo = Math.min(lo, b); hi = Math.max(hi, b);
+  }
+  for (let i = 0; i < size; i += 1) values[i] = ((bytes[index * size + i] ?? 0) - lo) / (hi - lo || 1);
+  return { h, w, channels: c, values };
+}
+
+/** The fixed validation samples as 2-D points, when the frame holds points ([N, 2]); else null. */
+export function samplePoints(frame) {
+  const s = frame?.shape || [];
+  if (s.length !== 2 || s[1] !== 2) return null;
+  const bytes = bytesOf(frame.data);
+  return Array.from({ length: s[0] }, (_, i) => [valueOf(frame, bytes[i * 2]), valueOf(frame, bytes[i * 2 + 1])]);
+}
+
+/** Number of fixed samples a run_samples frame holds. */
+export function sampleCount(frame) {
+  return frame?.shape?.[0] || 0;
+}
+
+/** What an enlarged activation shows, in words. */
+export function kindText(frame) {
+  const n = frame.units ?? frame.shape?.[0];
+  switch (frame.kind) {
+    case 'plane': return `Each of ${n} units over the input plane`;
+    case 'maps': return frame.shape?.length === 2 ? `${n} channels over time, for one sample` : `${n} feature maps of one sample`;
+    case 'sequence': return `Hidden state over ${frame.shape?.[0]} time steps (${n} units), for one sample`;
+    default: return `${n} unit values for one sample`;
+  }
+}

@@ -1,0 +1,87 @@
+// Earlier runs of one design, side by side: their settings in words, what differs from this run,
+// and their loss curves as one uPlot table. Pure.
+
+import { metric, percent } from '../format.js';
+import { ema } from '../series.js';
+
+export const RUN_COLOURS = ['#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2', '#ca8a04',
+  '#dc2626', '#4f46e5'];
+
+/** Settings always shown; the others only where two runs differ. */
+export const CORE = new Set(['optimizer', 'lr', 'batch', 'length']);
+
+/** A run's training settings worth comparing: [{key, text}]. */
+export function settingsOf(training) {
+  const t = training || {};
+  const o = t.optimizer || {};
+  const d = t.dataset || {};
+  const out = [];
+  const add = (key, text) => { if (text) out.push({ key, text }); };
+  add('optimizer', o.name);
+  add('lr', typeof o.lr === 'number' ? `lr ${metric(o.lr)}` : null);
+  if (o.momentum) add('momentum', `momentum ${metric(o.momentum)}`);
+  if (o.weight_decay) add('weight_decay', `decay ${metric(o.weight_decay)}`);
+  if (o.grad_clip) add('grad_clip', `clip ${metric(o.grad_clip)}`);
+  add('batch', t.batch_size ? `batch ${t.batch_size}` : null);
+  add('length', t.epochs ? `${t.epochs} epochs` : t.steps ? `${t.steps} steps` : 'until stopped');
+  if (t.loss && t.loss !== 'auto') add('loss', t.loss);
+  const extra = Object.entries(d).filter(([k]) => !['name', 'seed', 'upload'].includes(k))
+    .map(([k, v]) => `${k} ${v}`).join(', ');
+  add('dataset', d.name ? `${d.name}${extra ? ` (${extra})` : ''}` : null);
+  if (typeof t.seed === 'number') add('seed', `seed ${t.seed}`);
+  return out;
+}
+
+/** Keys whose setting differs between two training sections. */
+export function settingsDiff(a, b) {
+  const mine = new Map(settingsOf(a).map((s) => [s.key, s.text]));
+  const theirs = new Map(settingsOf(b).map((s) => [s.key, s.text]));
+  const keys = new Set([...mine.keys(), ...theirs.keys()]);
+  return new Set([...keys].filter((k) => mine.get(k) !== theirs.get(k)));
+}
+
+/** "val loss 0.023 · 99.3%" from a run summary. */
+export function resultText(summary) {
+  if (!summary) return '';
+  const parts = [];
+  if (typeof summary.val_loss === 'number') parts.push(`val loss ${metric(summary.val_loss)}`);
+  else if (typeof summary.train_loss === 'number') parts.push(`loss ${metric(summary.train_loss)}`);
+  if (typeof summary.val_accuracy === 'number') parts.push(percent(summary.val_accuracy));
+  return parts.join(' · ');
+}
+
+/** "just now", "12 min ago", "3 h ago", "2 days ago" from epoch seconds. */
+export function ago(seconds, now = Date.now() / 1000) {
+  const d = Math.max(0, now - seconds);
+  if (d < 60) return 'just now';
+  if (d < 3600) return `${Math.round(d / 60)} min ago`;
+  if (d < 86400) return `${Math.round(d / 3600)} h ago`;
+  return `${Math.round(d / 86400)} days ago`;
+}
+
+/**
+ * One loss curve from a history: {x, y} of `column` (train_loss smoothed with `smoothing`,
+ * or val_loss as it is), at most `limit` points (evenly thinned).
+ */
+export function lossCurve(history, { column = 'train_loss', smoothing = 0.6, limit = 600 } = {}) {
+  const rows = (history || []).filter((p) => typeof p[column] === 'number' && Number.isFinite(p[column]));
+  const xs = rows.map((p) => p.step);
+  let ys = rows.map((p) => p[column]);
+  if (column === 'train_loss' && smoothing > 0) ys = Array.from(ema(Float64Array.from(ys), smoothing));
+  if (xs.length <= limit) return { x: xs, y: ys };
+  const keep = [];
+  for (let i = 0; i < limit; i += 1) keep.push(Math.round((i / (limit - 1)) * (xs.length - 1)));
+  return { x: keep.map((i) => xs[i]), y: keep.map((i) => ys[i]) };
+}
+
+/** Curves [{x, y}] on one x axis (the union of steps): [xs, ys1, ys2, ...], null where absent. */
+export function joinCurves(curves) {
+  const steps = [...new Set(curves.flatMap((c) => c.x))].sort((a, b) => a - b);
+  const index = new Map(steps.map((s, i) => [s, i]));
+  const cols = curves.map((c) => {
+    const col = new Array(steps.length).fill(null);
+    c.x.forEach((s, i) => { col[index.get(s)] = c.y[i]; });
+    return col;
+  });
+  return [steps, ...cols];
+}
