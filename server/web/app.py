@@ -17,6 +17,13 @@ from server.web import errors, events, routes, socketio  # noqa: F401 - events r
 from server.web.services import Layerlab
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder, with templates/ and static/
+PACKAGE = Path(__file__).resolve().parents[1]  # server/: an installed wheel keeps them here
+
+
+def asset_folder(name: str) -> Path:
+    """static/ or templates/: the project's own in a checkout, else the installed package's."""
+    top = ROOT / name
+    return top if (ROOT / "pyproject.toml").is_file() and top.is_dir() else PACKAGE / name
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
        "frame-ancestors 'self'")
@@ -49,8 +56,8 @@ DEFAULTS = {
 def build_app(test_config: dict | None = None) -> Flask:
     """A configured Flask app with Socket.IO attached; see DEFAULTS for the settings."""
     config = {**DEFAULTS, **(test_config or {})}
-    app = Flask("server", root_path=str(ROOT / "server"), static_folder=str(ROOT / "static"),
-                template_folder=str(config["TEMPLATE_FOLDER"] or ROOT / "templates"))
+    app = Flask("server", root_path=str(ROOT / "server"), static_folder=str(asset_folder("static")),
+                template_folder=str(config["TEMPLATE_FOLDER"] or asset_folder("templates")))
     app.config.update(config)
     data_dir = Path(config["DATA_DIR"] or default_data_dir()).expanduser().resolve()
     app.config["DATA_DIR"] = str(data_dir)
