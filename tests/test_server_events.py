@@ -52,6 +52,10 @@ def test_train_refuses_a_design_without_a_dataset(sio_client):
     ("set_hparams", {"run_id": "r", "token": "t", "lr": -1}, ("lr",)),
     ("set_hparams", {"run_id": "r", "token": "t", "momentum": 0.9}, ("momentum",)),
     ("watch", "r", ("JSON object",)),
+    ("follow_on", {"run_id": "r", "token": "t"}, ("next_run_id",)),
+    ("follow_on", {"run_id": "r", "token": "t", "next_run_id": 5}, ("next_run_id",)),
+    ("follow_on", {"run_id": "r", "token": "t", "next_run_id": "r"}, ("itself",)),
+    ("follow_on", {"run_id": "r", "next_run_id": "s", "next_tokn": "t"}, ("next_tokn",)),
 ])
 def test_malformed_payloads_are_bad_requests(sio_client, event, payload, words):
     refused(sio_client.emit(event, payload, callback=True), "bad_request", *words)
@@ -68,6 +72,8 @@ def test_unknown_runs_are_not_found(sio_client):
                             callback=True), "not_found")
     refused(sio_client.emit("set_hparams", {"run_id": "nope", "token": "t", "lr": 0.1},
                             callback=True), "not_found")
+    refused(sio_client.emit("follow_on", {"run_id": "nope", "token": "t", "next_run_id": "nix",
+                                          "next_token": "u"}, callback=True), "not_found")
 
 
 def test_only_the_token_holder_controls_a_run(sio_client):

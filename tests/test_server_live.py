@@ -209,3 +209,46 @@ def test_slow_motion_speed_reaches_the_worker(server, connect):
     time.sleep(0.5)
     assert c.points(run_id)[-1]["step"] - start > slow + 50
     control(c, run_id, token, "stop")
+
+
+def test_watchers_follow_the_owner_on_to_the_next_run(server, connect):
+    owner, audience = connect(server.url), connect(server.url)
+    doc = endless()
+    first = owner.call("train", doc)
+    a, ta = first["run_id"], first["token"]
+    ack = audience.call("watch", {"run_id": a})
+    assert ack["ok"] and ack["design_key"] == first["design_key"] and ack["document"] == doc
+    assert "next_run_id" not in ack
+    b, tb = owner.train(doc)  # a still trains: the link is made on a live run
+
+    def follow_on(run_id, token, next_id, next_token):
+        return owner.call("follow_on", {"run_id": run_id, "token": token,
+                                        "next_run_id": next_id, "next_token": next_token})
+
+    assert follow_on(a, "wrong", b, tb)["error"] == "forbidden"
+    assert follow_on(a, ta, b, "wrong")["error"] == "forbidden"
+    assert follow_on(a, ta, "nope", tb)["error"] == "not_found"
+    assert not audience.frames("run_next", a)
+    assert follow_on(a, ta, b, tb) == {"ok": True}
+    moved = wait_for(lambda: audience.frames("run_next", a), 5, "run_next")
+    assert moved == [{"run_id": a, "next_run_id": b}]
+    assert audience.call("unwatch", {"run_id": a})["ok"]
+    ack = audience.call("watch", {"run_id": b})
+    assert ack["status"]["watchers"] == 2  # the owner and the audience that moved on
+    late = connect(server.url)
+    ack = late.call("watch", {"run_id": a})
+    assert ack["next_run_id"] == b and ack["latest_run_id"] == b
+    control(owner, a, ta, "stop")
+
+    control(owner, b, tb, "stop")  # a chain: a -> b -> c, linked after b ended
+    owner.wait_state(b, "stopped")
+    c, tc = owner.train(doc)
+    assert follow_on(b, tb, c, tc) == {"ok": True}
+    assert wait_for(lambda: audience.frames("run_next", b), 5, "run_next")[0]["next_run_id"] == c
+    assert follow_on(c, tc, a, ta)["error"] == "conflict"  # a loop would never end
+    ack = connect(server.url).call("watch", {"run_id": a})
+    assert ack["next_run_id"] == b and ack["latest_run_id"] == c
+    summary = get_json(f"{server.url}/api/runs/{a}")
+    assert summary["next_run_id"] == b and summary["latest_run_id"] == c
+    assert get_json(f"{server.url}/api/runs/{c}")["next_run_id"] is None
+    control(owner, c, tc, "stop")

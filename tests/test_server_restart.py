@@ -1,4 +1,5 @@
-"""`layerlab serve` as a real process: kill -9 loses no saved design and no finished run."""
+"""`layerlab serve` as a real process: kill -9 loses no saved design, no finished run and no
+link from a run to the next (follow_on)."""
 
 import json
 import os
@@ -71,15 +72,17 @@ def alive(pid: int) -> bool:
         Path(f"/proc/{pid}/status").read_text()
 
 
-def test_kill_9_then_restart_keeps_designs_and_finished_runs(tmp_path):
+def test_kill_9_then_restart_keeps_designs_finished_runs_and_their_links(tmp_path):
     data = tmp_path / "data"
     first = Served(data, tmp_path / "server.log")
     design = first.post("/api/designs", example())
     c = Client(first.url)
-    done, _ = c.train(example(epochs=20))
+    done, done_token = c.train(example(epochs=20))
     assert c.wait_state(done, "finished", "failed", timeout=90)["state"] == "finished"
-    cut, _ = c.train(endless())
+    cut, cut_token = c.train(endless())
     c.wait_state(cut, "running", timeout=60)
+    assert c.call("follow_on", {"run_id": done, "token": done_token, "next_run_id": cut,
+                                "next_token": cut_token}) == {"ok": True}
     history = first.get(f"/api/runs/{done}")["history"]
     workers = first.children()
     c.close()
@@ -95,7 +98,9 @@ def test_kill_9_then_restart_keeps_designs_and_finished_runs(tmp_path):
         assert second.get(f"/api/runs/{done}/weights.safetensors")
         interrupted = second.get(f"/api/runs/{cut}")["status"]
         assert interrupted["state"] == "failed" and "server stopped" in interrupted["message"]
+        assert run["next_run_id"] == cut and run["latest_run_id"] == cut
         c = Client(second.url)
+        assert c.call("watch", {"run_id": done})["next_run_id"] == cut
         live, _ = c.train(endless())
         c.wait_state(live, "running", timeout=60)
         c.close()

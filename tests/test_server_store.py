@@ -51,6 +51,17 @@ def test_runs_keep_status_summary_and_points_in_order(store):
         store.update_run("r1", colour="red")
 
 
+def test_runs_link_on_to_the_next_one_and_the_chain_reads_in_order(store):
+    for run_id in ("a", "b", "c"):
+        store.create_run(run_id, "h", DOC)
+    assert store.chain("a") == ["a"] and store.get_run("a")["next_run_id"] is None
+    store.set_next_run("a", "b")
+    store.set_next_run("b", "c")
+    assert store.chain("a") == ["a", "b", "c"] and store.chain("b") == ["b", "c"]
+    assert store.get_run("a")["next_run_id"] == "b"
+    assert store.chain("nope") == []
+
+
 def test_unfinished_runs_are_marked_failed_on_the_next_start(tmp_path):
     first = Store(tmp_path)
     first.create_run("live", "h", DOC)

@@ -64,6 +64,7 @@ class Run:
     watchers: set[str] = field(default_factory=set)  # client ids in the run's room
     frames: LiveFrames | None = None  # its pictures: newest frames, gates, timeline
     design_key: str | None = None  # the hash of its graph (design_key below)
+    next_run_id: str | None = None  # the run its owner started next (follow_on); also stored
     selected: int = 0  # the fixed sample whose activations are shown
     worker: object | None = None  # the Worker training it
     paused: bool = False  # start paused (pause/step asked while queued)

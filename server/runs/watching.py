@@ -1,5 +1,6 @@
 """What watchers ask of the run manager: join and leave a run's room, its pictures, its
-timeline, and its summary. RunManager inherits these; they use its lock, runs and store.
+timeline, its summary, and where the run's owner went on to (follow_on). RunManager inherits
+these; they use its lock, runs and store.
 """
 
 from __future__ import annotations
@@ -14,19 +15,39 @@ from server.runs.run import Run, RunError, stored_status
 class Watching:
     """The watcher-facing half of RunManager (see manager.py for the state it reads)."""
 
-    def watch(self, run_id: str, join: Callable[[str], None], client: str) -> tuple[dict, list]:
-        """Join a run's room read-only; returns (its status, its whole history so far)."""
+    def watch(self, run_id: str, join: Callable[[str], None],
+              client: str) -> tuple[dict, list, dict]:
+        """Join a run's room read-only; returns (its status, its whole history so far, and
+        {design_key, document, next_run_id?, latest_run_id?} for the ack)."""
         with self.lock:
             run = self.runs.get(run_id)
             if run is not None:
                 self._join(run, join, client)
                 self._publish(run)
-                return run.status(self._position(run)), list(run.history)
+                links = self._links(run_id) if run.next_run_id else {}
+                return run.status(self._position(run)), list(run.history), {
+                    "design_key": run.design_key, "document": run.document, **links}
         row = self.store.get_run(run_id)
         if row is None:
             raise RunError("not_found", f"there is no run {run_id!r}")
         join(run_id)
-        return stored_status(row), self.store.points(run_id)
+        # Links are read after joining: a follow_on stores its link before it emits run_next
+        # to the room, so this watcher either sees the link here or is in the room for the event.
+        return stored_status(row), self.store.points(run_id), {
+            "design_key": row["design_key"], "document": row["document"], **self._links(run_id)}
+
+    def follow_on(self, run_id: str, token: object, next_id: str, next_token: object) -> None:
+        """Link a run to the next one its owner started (both tokens): its watchers move on."""
+        if next_id == run_id:
+            raise RunError("bad_request", "a run cannot follow on from itself")
+        with self.lock:
+            run = self._owned(run_id, token)
+            self._owned(next_id, next_token)
+            if run_id in self.store.chain(next_id):
+                raise RunError("conflict", f"run {next_id} already leads on to run {run_id}")
+            self.store.set_next_run(run_id, next_id)
+            run.next_run_id = next_id
+            self.emit("run_next", {"run_id": run_id, "next_run_id": next_id}, to=run_id)
 
     def leave(self, client: str, run_id: str | None = None) -> None:
         """A client stops watching one run (or, disconnected, every run)."""
@@ -43,7 +64,7 @@ class Watching:
                 self.clients.pop(client, None)
 
     def greet(self, run_id: str, client: str) -> None:
-        """Send a new watcher the run's sample images and newest pictures."""
+        """Send a new watcher the run's fixed samples and newest pictures."""
         with self.lock:
             run = self.runs.get(run_id)
             if run is not None:
@@ -89,7 +110,6 @@ class Watching:
         return seek_answer(run_id, timeline.at(step) if timeline else None,
                            self.store.points(run_id))
 
-
     def details(self, run_id: str) -> dict:
         """A run's summary for GET /api/runs/<id>: status, config, result and history."""
         with self.lock:
@@ -103,7 +123,14 @@ class Watching:
                 "document": row["document"], "config": row["document"].get("training"),
                 "result": row["summary"], "history": history, "created": row["created"],
                 "finished": row["finished"], "design_key": row["design_key"],
-                "has_weights": (self.store.run_dir(run_id) / "weights.safetensors").is_file()}
+                "has_weights": (self.store.run_dir(run_id) / "weights.safetensors").is_file(),
+                "next_run_id": None, "latest_run_id": None, **self._links(run_id)}
+
+    def _links(self, run_id: str) -> dict:
+        """{next_run_id, latest_run_id} of a run its owner went on from (the end of the chain
+        of links, so a late watcher jumps there at once); {} for a run with no link."""
+        chain = self.store.chain(run_id)
+        return {"next_run_id": chain[1], "latest_run_id": chain[-1]} if len(chain) > 1 else {}
 
     # -- internals (called with the lock held) -----------------------------------------------
 

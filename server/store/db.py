@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS runs (
     created REAL NOT NULL,
     finished REAL,
     summary TEXT,                  -- final metrics as JSON
-    design_key TEXT                -- hash of the graph (server.runs.design_key): compare runs
+    design_key TEXT,               -- hash of the graph (server.runs.design_key): compare runs
+    next_run_id TEXT               -- the run its owner started next (follow_on): watchers move on
 );
 CREATE TABLE IF NOT EXISTS points (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,11 +47,12 @@ CREATE TABLE IF NOT EXISTS points (
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, seq);
 """
-# Added after the first release: databases made before it gain the column when opened.
-MIGRATIONS = (("runs", "design_key", "TEXT"),)
+# Added after the first release: databases made before them gain the columns when opened.
+MIGRATIONS = (("runs", "design_key", "TEXT"), ("runs", "next_run_id", "TEXT"))
 INDEXES = "CREATE INDEX IF NOT EXISTS runs_by_design ON runs (design_key, created);"
 TERMINAL = ("finished", "stopped", "failed")
 RUN_FIELDS = ("status", "device", "step", "epoch", "message", "finished", "summary")
+MAX_CHAIN = 10_000  # links followed at most from one run (links never make a loop; a guard)
 
 
 class StoreError(Exception):
@@ -179,6 +181,21 @@ class Store:
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._tx() as db:
             db.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
+
+    def set_next_run(self, run_id: str, next_run_id: str) -> None:
+        """Record the run a run's owner started next (talk mode: its audience follows)."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET next_run_id = ? WHERE id = ?", (next_run_id, run_id))
+
+    def chain(self, run_id: str) -> list[str]:
+        """The run ids from `run_id` along its next_run_id links, in order ([] when unknown)."""
+        rows = self._read(
+            "WITH RECURSIVE chain(id, next, depth) AS ("
+            " SELECT id, next_run_id, 0 FROM runs WHERE id = ?"
+            " UNION ALL SELECT runs.id, runs.next_run_id, chain.depth + 1"
+            " FROM runs JOIN chain ON runs.id = chain.next WHERE chain.depth < ?)"
+            " SELECT id FROM chain ORDER BY depth", (run_id, MAX_CHAIN))
+        return [r["id"] for r in rows]
 
     def get_run(self, run_id: str) -> dict | None:
         """A run's row (document and summary parsed), or None."""

@@ -95,12 +95,25 @@ def on_set_hparams(message):
 
 @handler("watch")
 def on_watch(message):
-    """Join a run's room read-only; the ack carries its status and whole history."""
+    """Join a run's room read-only; the ack carries its status, whole history, design and
+    where its owner went on to (next_run_id, latest_run_id)."""
     msg = fields(message, "watch", run_id=str)
     manager = lab().manager
-    status, history = manager.watch(msg["run_id"], join_room, request.sid)
+    status, history, about = manager.watch(msg["run_id"], join_room, request.sid)
     after_ack(manager.greet, msg["run_id"], request.sid)
-    return {"ok": True, "status": status, "history": history}
+    return {"ok": True, "status": status, "history": history, **about}
+
+
+@handler("follow_on")
+def on_follow_on(message):
+    """Link a run to the next one its owner started (both tokens): its watchers move on."""
+    msg = fields(message, "follow_on", run_id=str, token=object, next_run_id=str,
+                 next_token=object)
+    if not msg.get("next_run_id"):
+        raise bad_request("'follow_on' needs a next_run_id")
+    lab().manager.follow_on(msg["run_id"], msg.get("token"), msg["next_run_id"],
+                            msg.get("next_token"))
+    return {"ok": True}
 
 
 @handler("unwatch")

@@ -172,6 +172,7 @@ async function boot() {
     }
   });
   app.onSaved = () => renderAll({});
+  app.renderPage = () => renderAll({}); // the audience page moved on to another run (talk/follow.js)
   app.conn.onState(() => renderReport());
 
   wireToolbar(app, training);

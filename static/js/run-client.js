@@ -1,21 +1,32 @@
 // One training run seen from the page: train, control, set_hparams, watch, and the pushed
 // run_status / run_metrics events for that run. No DOM; the views subscribe to callbacks.
+// A new run started while the page holds its previous run's token is linked to it
+// (`follow_on`), so the previous run's audience follows; `run_next` and a watch ack's
+// next_run_id tell a watcher where the run's owner went on to (onNext).
 
 import { ACTIVE } from './progress.js';
 
 export class RunClient {
   constructor(conn, { onStatus = () => {}, onPoints = () => {}, onHistory = () => {},
-    onFrame = () => {}, onRun = () => {} } = {}) {
+    onFrame = () => {}, onRun = () => {}, onNext = () => {}, onLinked = () => {} } = {}) {
     this.conn = conn;
-    this.cb = { onStatus, onPoints, onHistory, onFrame, onRun };
+    this.cb = { onStatus, onPoints, onHistory, onFrame, onRun, onNext, onLinked };
     this.runId = null;
     this.token = null;
     this.document = null; // the document the run trains (its training section drives progress)
     this.status = null;
     this.pendingTrain = false;
     this.early = []; // events for a run whose train ack has not arrived yet
+    this.owned = null; // {runId, token} of the last run this page controlled (kept by forget())
+    this.nexts = new Map(); // run id -> the run its owner went on to (run_next events seen)
     conn.on('run_status', (msg) => this.route('status', msg));
     conn.on('run_metrics', (msg) => this.route('metrics', msg));
+    // Kept even for a run not adopted yet: a watch whose ack is still on its way may miss it.
+    conn.on('run_next', (msg) => {
+      if (!msg?.run_id || !msg.next_run_id) return;
+      this.nexts.set(msg.run_id, msg.next_run_id);
+      if (msg.run_id === this.runId) this.cb.onNext(msg.next_run_id, msg.run_id);
+    });
     // Picture frames are acknowledged once handled: the server sends the next one only then.
     // The newest frame of each kind is also kept in `latest`.
     this.latest = {};
@@ -69,6 +80,7 @@ export class RunClient {
     if (this.runId && this.runId !== runId) this.leave();
     this.runId = runId;
     this.token = token;
+    if (token) this.owned = { runId, token };
     this.document = document;
     this.status = { run_id: runId, state: 'queued', step: 0, epoch: 0 };
     this.cb.onRun({ runId, token, document });
@@ -76,6 +88,7 @@ export class RunClient {
 
   /** Start training doc; resolves to the ack or throws an Error with .errors. */
   async train(doc) {
+    const previous = this.owned;
     this.pendingTrain = true;
     this.early = [];
     try {
@@ -87,6 +100,7 @@ export class RunClient {
       }
       this.designKey = ack.design_key || null;
       this.adopt(ack.run_id, ack.token, doc);
+      if (previous && previous.runId !== ack.run_id) this.followOn(previous);
       this.cb.onHistory([], this.status);
       const early = this.early.filter(([, msg]) => msg.run_id === ack.run_id);
       this.early = [];
@@ -96,6 +110,19 @@ export class RunClient {
     } finally {
       this.pendingTrain = false;
     }
+  }
+
+  /** Link the previous run this page controlled to the current one: its audience moves on. */
+  async followOn(previous) {
+    let ack;
+    try {
+      ack = await this.conn.request('follow_on', { run_id: previous.runId, token: previous.token,
+        next_run_id: this.runId, next_token: this.token });
+    } catch (err) {
+      ack = { ok: false, error: 'unavailable', message: err.message };
+    }
+    this.cb.onLinked(ack || { ok: false, message: 'no answer' }, previous.runId);
+    return ack;
   }
 
   async control(action, steps) {
@@ -127,13 +154,18 @@ export class RunClient {
     }
     if (this.runId && this.runId !== runId) this.leave();
     if (this.runId !== runId) this.designKey = null;
+    this.designKey = ack.design_key || this.designKey;
     this.runId = runId;
     this.token = token;
+    if (token) this.owned = { runId, token };
     this.document = ack.document || ack.config || document || this.document;
     this.status = { run_id: runId, ...(ack.status || {}) };
     this.cb.onRun({ runId, token, document: this.document });
     this.cb.onHistory(ack.history || [], this.status);
     this.cb.onStatus(this.status);
+    // Its owner went on to another run: the newest one of the chain when the server knows it.
+    const next = ack.latest_run_id || ack.next_run_id || this.nexts.get(runId);
+    if (next && next !== runId) this.cb.onNext(next, runId);
     return ack;
   }
 

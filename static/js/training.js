@@ -55,6 +55,14 @@ export function createTraining(app) {
       app.insight?.setRun({ runId, document });
       app.onRunState(runClient.status?.state || 'idle');
     },
+    onNext: (runId) => app.talk?.follow(runId), // the audience page moves on: talk/follow.js
+    onLinked: (ack, from) => {
+      // The previous run's audience could not be sent on (a run the server forgot needs none).
+      if (!ack.ok && ack.error !== 'not_found') {
+        toast(`The audience of run ${from} could not follow to this run: ${ack.message}`,
+          { kind: 'error', timeout: 8000 });
+      }
+    },
   });
   app.runClient = runClient;
 

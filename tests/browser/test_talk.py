@@ -260,6 +260,64 @@ def test_audience_link_qr_code_and_live_view(page, browser, base_url):
     until_not_running(page)
 
 
+def test_the_audience_link_follows_the_speaker_to_each_new_run(page, browser, base_url):
+    """R, and Train on another design after a run ended, start new runs: /run/<first> follows."""
+    endless(page)
+    page.keyboard.press("ArrowLeft")  # 100 steps/s: runs that last while the phone follows
+    page.keyboard.press("Space")
+    expect(run_state(page)).to_have_attribute("data-run-state", "running", timeout=30_000)
+    first = run_id(page)
+    speaker_count = page.locator(".run-meta [data-watchers]")
+    ctx, phone, log = new_watcher(browser, f"{base_url}/run/{first}", **PHONE)
+    late_ctx = None
+    try:
+        expect(phone.locator("[data-run-state]")).to_have_attribute("data-run-state", "running")
+        wait_points(phone, 2)
+        expect(speaker_count).to_have_attribute("data-watchers", "1")
+
+        page.keyboard.press("r")  # fresh weights: a new run id
+        page.wait_for_function("id => (window.layerlab.runClient.runId || id) !== id", arg=first)
+        second = run_id(page)
+        phone.wait_for_url(f"**/run/{second}")
+        expect(phone.locator(".toast", has_text="The speaker started a new run")).to_be_visible()
+        assert phone.evaluate("window.layerlab.runClient.runId") == second
+        expect(phone.locator("[data-run-state]")).to_have_attribute("data-run-state", "running")
+        seen = wait_points(phone, 2)
+        wait_points(phone, seen + 3)  # the new run's points, live
+        expect(speaker_count).to_have_attribute("data-watchers", "1")  # the count came along
+        phone.wait_for_timeout(300)
+        for shot in (artifact("audience-follow.png"), Path("/tmp/audience-follow.png")):
+            phone.screenshot(path=str(shot))
+
+        page.keyboard.press("Control+.")  # the run ends; then another design trains
+        until_not_running(page)
+        names = page.evaluate("window.layerlab.examples.map(e => e.name)")
+        page.keyboard.press(str(names.index("Residual MLP") + 1))
+        expect(page.locator("input[name=design_name]")).to_have_value("Residual MLP")
+        page.keyboard.press("Space")
+        page.wait_for_function("id => (window.layerlab.runClient.runId || id) !== id",
+                               arg=second)
+        third = run_id(page)
+        phone.wait_for_url(f"**/run/{third}")
+        expect(phone.locator("input[name=design_name]")).to_have_value("Residual MLP")
+        expect(phone.locator("[data-node-id]")).to_have_count(9)
+        expect(phone).to_have_title(re.compile(f"^Run {re.escape(third)} "))
+
+        # Someone who opens the first link late lands on the newest run at once.
+        late_ctx, late, late_log = new_watcher(browser, f"{base_url}/run/{first}")
+        late.wait_for_url(f"**/run/{third}")
+        expect(late.locator("[data-run-state]")).to_have_attribute(
+            "data-run-state", re.compile("running|finished"))
+        for errors in (log.errors, log.foreign, late_log.errors, late_log.foreign):
+            assert not errors, errors
+    finally:
+        ctx.close()
+        if late_ctx:
+            late_ctx.close()
+    page.keyboard.press("Control+.")
+    until_not_running(page)
+
+
 def test_page_works_with_no_network(browser, base_url):
     """Every request to another host is refused; the app, its fonts and a run still work."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})

@@ -83,7 +83,7 @@ export class TalkKeys {
     return runClient.active && runClient.controllable ? actions.step() : null;
   }
 
-  /** R: the same design from fresh weights (a new run, so a new run id and audience link). */
+  /** R: the same design from fresh weights: a new run id, which the audience follows to. */
   async restart() {
     const { actions, runClient } = this.training;
     if (runClient.active) {

@@ -1,12 +1,14 @@
 // Talk mode: give a live demo from Layerlab while the audience watches on their own screens.
-// Presenter mode, demo keys, slow motion, the audience link with its QR code and watcher count,
-// the run's seed in view, and share links that carry a finished run. main.js makes one talk,
-// asks it first about every shortcut, and calls refresh() whenever the run changes.
+// Presenter mode, demo keys, slow motion, the audience link with its QR code and watcher count
+// (an audience page follows the speaker on to each new run), the run's seed in view, and share
+// links that carry a finished run. main.js makes one talk, asks it first about every shortcut,
+// and calls refresh() whenever the run changes.
 
 import { $, h, setAttr, setText } from '../dom.js';
 import { openDocument } from '../files.js';
 import { addShortcuts } from '../shortcuts.js';
 import { Audience } from './audience.js';
+import { Follower } from './follow.js';
 import { TALK_SHORTCUTS, TalkKeys } from './keys.js';
 import { Presenter } from './presenter.js';
 import { openSharedRun } from './share.js';
@@ -39,6 +41,7 @@ export function createTalk(app, training) {
   const presenter = new Presenter(app, audience);
   const speed = app.readOnly ? null : new SpeedControl(app, $('.run-card .lr-row'));
   const keys = new TalkKeys(app, training, { presenter, speed, audience });
+  const follower = app.readOnly ? new Follower(app, { openDocument }) : null;
   const renderSeed = seedChip(app);
   // The run card's "Audience link" opens the card (QR code, copy, open) instead of only copying.
   training.actions.audience = () => audience.open();
@@ -68,5 +71,7 @@ export function createTalk(app, training) {
     run: (action, e) => keys.run(action, e),
     /** Open the run a "#run=" link names; false when there is none. */
     openShared: () => openSharedRun(app, { openDocument }),
+    /** The run shown went on to runId: the audience page follows (the speaker's page stays). */
+    follow: (runId) => follower?.follow(runId),
   };
 }

@@ -1,5 +1,5 @@
 // Unit tests for talk mode's DOM-free parts: the panel flags, the speed stops, share links, the
-// audience link and the QR matrix (no browser).
+// audience link, the run links the audience follows, and the QR matrix (no browser).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -9,6 +9,7 @@ import { designCore, runInHash, sameDesign, sharedRunId } from '../../../static/
 import { audienceLink, audienceSize } from '../../../static/js/talk/audience.js';
 import { qrMatrix } from '../../../static/js/talk/qr.js';
 import { TALK_SHORTCUTS } from '../../../static/js/talk/keys.js';
+import { RunClient } from '../../../static/js/run-client.js';
 import { actionFor, addShortcuts } from '../../../static/js/shortcuts.js';
 
 test('the hide flag reads the query and the fragment, commas or repeats, and names unknowns', () => {
@@ -75,6 +76,62 @@ test('the audience link is /run/<id> on this origin; the speaker is not counted'
   assert.equal(audienceSize({ watchers: 4 }), 3);
   assert.equal(audienceSize({ watchers: 0 }), 0);
   assert.equal(audienceSize({}), null);
+});
+
+/** A Socket.IO connection that answers from a table and records what was sent. */
+function fakeConnection(answers) {
+  const handlers = {};
+  return {
+    connected: true,
+    sent: [],
+    on: (event, fn) => { handlers[event] = fn; },
+    onState: () => {},
+    push: (event, msg) => handlers[event]?.(msg),
+    async request(event, payload) {
+      this.sent.push([event, payload]);
+      return answers[event] ? answers[event](payload) : { ok: true };
+    },
+  };
+}
+
+test('each new run links the previous run this page controlled, even after New', async () => {
+  let n = 0;
+  const conn = fakeConnection({ train: () => { n += 1; return { ok: true, run_id: `r${n}`, token: `t${n}` }; } });
+  const linked = [];
+  const rc = new RunClient(conn, { onLinked: (ack, from) => linked.push([ack.ok, from]) });
+  await rc.train({});
+  assert.deepEqual(conn.sent.map(([e]) => e), ['train']); // nothing before: nothing to link
+  await rc.train({});
+  rc.forget(); // New: the next run still takes the audience along
+  await rc.train({});
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const links = conn.sent.filter(([e]) => e === 'follow_on').map(([, p]) => p);
+  assert.deepEqual(links, [
+    { run_id: 'r1', token: 't1', next_run_id: 'r2', next_token: 't2' },
+    { run_id: 'r2', token: 't2', next_run_id: 'r3', next_token: 't3' },
+  ]);
+  assert.deepEqual(linked, [[true, 'r1'], [true, 'r2']]);
+});
+
+test('a watcher hears where the run went on: run_next, or the watch ack', async () => {
+  const acks = {
+    a: { ok: true, status: { state: 'stopped' }, history: [], next_run_id: 'b', latest_run_id: 'c' },
+    c: { ok: true, status: { state: 'running' }, history: [], design_key: 'k' },
+    d: { ok: true, status: { state: 'running' }, history: [] },
+  };
+  const conn = fakeConnection({ watch: ({ run_id: id }) => acks[id] });
+  const next = [];
+  const rc = new RunClient(conn, { onNext: (to, from) => next.push([from, to]) });
+  await rc.watch('a');
+  assert.deepEqual(next, [['a', 'c']]); // straight to the end of the chain
+  await rc.watch('c');
+  assert.equal(rc.designKey, 'k');
+  conn.push('run_next', { run_id: 'x', next_run_id: 'y' }); // another run's: not this page's
+  conn.push('run_next', { run_id: 'c', next_run_id: 'd' });
+  assert.deepEqual(next, [['a', 'c'], ['c', 'd']]);
+  conn.push('run_next', { run_id: 'd', next_run_id: 'e' }); // before the ack of d: kept for it
+  await rc.watch('d');
+  assert.deepEqual(next.at(-1), ['d', 'e']);
 });
 
 test('the QR matrix has the finder patterns in three corners', () => {
