@@ -59,7 +59,9 @@ def test_conv_frames_are_feature_maps_of_the_selected_sample():
     assert frames["out"]["kind"] == "units" and frames["out"]["shape"] == [10]
     assert frames["in"]["shape"] == [1, 8, 8]
     assert insight.boundary() is None
-    assert insight.sample_images()["shape"] == [32, 1, 8, 8]
+    samples = insight.samples()
+    assert samples["kind"] == "images" and samples["frame"]["shape"] == [32, 1, 8, 8]
+    assert samples["labels"] == trainer.dataset.y_val[:32].tolist()
     weights = insight.weights()
     assert weights["fc1"]["kind"] == "histogram" and sum(weights["fc1"]["counts"]) == 128 * 64
     assert weights["out"]["kind"] == "matrix" and weights["out"]["shape"] == [10, 64]
@@ -74,6 +76,46 @@ def test_recurrent_frames_show_hidden_state_over_time():
     trainer = trained("lstm_sine", edit=sequences)
     frames = Insight(trainer).activations()
     assert frames["lstm"]["kind"] == "sequence" and frames["lstm"]["shape"] == [20, 32]
+
+
+def test_a_recurrent_layer_that_returns_its_last_state_shows_it_over_time():
+    trainer = trained("lstm_sine")  # return_sequences false: the layer's output is [32]
+    insight = Insight(trainer)
+    insight.select(4)
+    frames = insight.activations()
+    lstm = frames["lstm"]
+    assert lstm["kind"] == "sequence" and lstm["shape"] == [20, 32] and lstm["units"] == 32
+    with torch.no_grad():
+        trainer.model.eval()
+        _, outs = trainer.model.capture(trainer.x_val[4:5], ["lstm"])
+    step = (lstm["max"] - lstm["min"]) / 255
+    # The last time step is the state the layer passes on.
+    np.testing.assert_allclose(dequantize(lstm)[-1], outs["lstm"][0].numpy(), atol=step + 1e-6)
+
+
+def test_the_fixed_samples_of_2d_and_sequence_data_and_the_followed_one():
+    trainer = trained("spiral_mlp")
+    insight = Insight(trainer)
+    samples = insight.samples()
+    assert samples["kind"] == "points" and samples["count"] == 32
+    np.testing.assert_array_equal(np.array(samples["points"], dtype=np.float32),
+                                  trainer.dataset.x_val[:32])
+    assert samples["labels"] == trainer.dataset.y_val[:32].tolist()
+    assert samples["extent"] == list(trainer.dataset.info.extent) and "frame" not in samples
+    insight.select(7)
+    fc1 = insight.activations()["fc1"]
+    with torch.no_grad():
+        trainer.model.eval()
+        _, outs = trainer.model.capture(trainer.x_val[7:8], ["fc1"])
+    np.testing.assert_allclose(fc1["sample"], outs["fc1"][0].numpy(), rtol=1e-5, atol=1e-6)
+
+    sine_trainer = trained("lstm_sine")
+    sine = Insight(sine_trainer).samples()
+    assert sine["kind"] == "sequences" and sine["frame"]["shape"] == [32, 20, 1]
+    x_val = sine_trainer.dataset.x_val[:32]
+    np.testing.assert_allclose(dequantize(sine["frame"]), x_val, atol=np.ptp(x_val) / 255)
+    np.testing.assert_allclose(sine["targets"], sine_trainer.dataset.y_val[:32], rtol=1e-6)
+    assert "labels" not in sine
 
 
 def test_vanishing_gradients_badge_on_twenty_sigmoid_layers():

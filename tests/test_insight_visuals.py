@@ -39,7 +39,7 @@ def test_nothing_is_made_while_unwanted_except_the_final_set():
     assert visuals.stats() == {"frames": 0, "seconds": 0.0}
     assert len(sent) == 1 and sent[0][2]["final"] and sent[0][2]["step"] == trainer.step
     assert set(sent[0][3]) == {"run_boundary", "run_activations", "run_health", "run_results",
-                               "run_weights"}
+                               "run_weights", "run_samples"}  # the samples: once, for the record
 
 
 def test_each_kind_keeps_its_rate():

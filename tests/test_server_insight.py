@@ -75,7 +75,7 @@ def test_a_dense_run_streams_its_boundary_planes_health_results_and_weights(serv
     wait_for(lambda: len(c.frames("run_boundary", run_id)) >= 5, 10, "five boundaries")
     steps = [f["step"] for f in c.frames("run_boundary", run_id)]
     assert steps == sorted(steps) and steps[-1] > steps[0]
-    assert not c.frames("run_samples", run_id)  # 2-D points: no sample images
+    assert first(c, "run_samples", run_id)["kind"] == "points"  # 2-D data: points, not images
     stop(c, run_id, token)
 
 
@@ -85,8 +85,9 @@ def test_a_convolutional_run_streams_feature_maps_and_its_sample_images(server, 
     nodes = shapes(first(c, "run_activations", run_id))
     assert nodes["conv1"] == ("maps", [16, 8, 8]) and nodes["pool2"] == ("maps", [32, 2, 2])
     assert nodes["out"] == ("units", [10])
-    samples = first(c, "run_samples", run_id)["frame"]
-    assert samples["shape"] == [32, 1, 8, 8] and len(samples["data"]) == 32 * 64
+    samples = first(c, "run_samples", run_id)
+    assert samples["kind"] == "images" and len(samples["labels"]) == 32
+    assert samples["frame"]["shape"] == [32, 1, 8, 8] and len(samples["frame"]["data"]) == 32 * 64
     assert np.array(first(c, "run_results", run_id)["confusion"]).shape == (10, 10)
     assert first(c, "run_weights", run_id)["nodes"]["fc1"]["kind"] == "histogram"
     assert not c.frames("run_boundary", run_id)  # images: no decision boundary
@@ -200,6 +201,63 @@ def test_select_sample_changes_the_activation_frames(server, connect):
     np.testing.assert_allclose(dequantize(after), x_val[5], atol=1 / 255 + 1e-6)
     bad = c.call("select_sample", {"run_id": run_id, "token": token, "index": -1})
     assert bad["ok"] is False and bad["error"] == "bad_request"
+    stop(c, run_id, token)
+
+
+def followed(c, run_id, index, timeout=10):
+    """The first run_activations of a run that follows fixed sample `index` (waits for it)."""
+    return wait_for(lambda: next((f for f in c.frames("run_activations", run_id)
+                                  if f["selected"] == index), None), timeout,
+                    f"activations of sample {index}")
+
+
+def test_a_2d_run_sends_its_validation_points_and_follows_the_picked_one(server, connect):
+    from server.data import load_dataset
+
+    doc = endless()
+    data = load_dataset(doc["training"]["dataset"])
+    c = connect(server.url)
+    run_id, token = c.train(doc)
+    samples = first(c, "run_samples", run_id)
+    assert samples["kind"] == "points" and samples["count"] == 32 and "frame" not in samples
+    np.testing.assert_array_equal(np.array(samples["points"], np.float32), data.x_val[:32])
+    assert samples["labels"] == data.y_val[:32].tolist() and samples["classes"] == ["0", "1"]
+    assert samples["extent"] == [-1.0, 1.0, -1.0, 1.0]
+    assert first(c, "run_activations", run_id)["selected"] == 0
+    assert c.call("select_sample", {"run_id": run_id, "token": token, "index": 9}) == {"ok": True}
+    fc1 = followed(c, run_id, 9)["nodes"]["fc1"]
+    assert fc1["kind"] == "plane" and len(fc1["sample"]) == 32  # sample 9's value of each unit
+    # The sample's own input, over the plane: its unit values are the picked point's.
+    assert followed(c, run_id, 9)["nodes"]["in"]["sample"] == pytest.approx(
+        data.x_val[9].tolist())
+    stop(c, run_id, token)
+    # The run's record keeps both: a later watcher gets the same samples and the last pick.
+    assert c.call("seek", {"run_id": run_id, "step": 10**9})["activations"]["selected"] == 9
+    late = connect(server.url)
+    assert late.call("watch", {"run_id": run_id})["ok"]
+    assert first(late, "run_samples", run_id, timeout=5) == samples
+
+
+def test_a_sequence_run_sends_its_validation_sequences_and_follows_the_picked_one(server, connect):
+    from server.data import load_dataset
+    from server.insight import dequantize
+
+    doc = example("lstm_sine", epochs=None)
+    data = load_dataset(doc["training"]["dataset"])
+    c = connect(server.url)
+    run_id, token = c.train(doc)
+    samples = first(c, "run_samples", run_id)
+    assert samples["kind"] == "sequences" and samples["count"] == 32
+    frame = samples["frame"]
+    assert frame["shape"] == [32, 20, 1] and isinstance(frame["data"], bytes)
+    step = (frame["max"] - frame["min"]) / 255
+    np.testing.assert_allclose(dequantize(frame), data.x_val[:32], atol=step / 2 + 1e-6)
+    np.testing.assert_allclose(samples["targets"], data.y_val[:32], rtol=1e-6)
+    assert c.call("select_sample", {"run_id": run_id, "token": token, "index": 12})["ok"]
+    nodes = followed(c, run_id, 12)["nodes"]
+    np.testing.assert_allclose(dequantize(nodes["in"]), data.x_val[12],
+                               atol=(nodes["in"]["max"] - nodes["in"]["min"]) / 255 + 1e-6)
+    assert nodes["lstm"]["kind"] == "sequence" and nodes["lstm"]["shape"] == [20, 32]
     stop(c, run_id, token)
 
 

@@ -90,6 +90,9 @@ def test_timeline_and_seek_during_after_and_across_a_restart(tmp_path, connect):
         assert ack["status"]["state"] == "stopped"
         last = wait_for(lambda: c.frames("run_boundary", run_id), 5, "the final boundary")[-1]
         assert last["step"] == steps[-1]
+        samples = wait_for(lambda: c.frames("run_samples", run_id), 5, "the fixed samples")[-1]
+        assert samples["kind"] == "points" and len(samples["points"]) == 32  # kept on disk
+        assert seek["activations"]["selected"] == 0
     finally:
         again.close()
 
@@ -153,8 +156,10 @@ def test_runs_recorded_before_design_keys_get_one_when_the_server_starts(tmp_pat
     db.close()
     app = make_app(tmp_path)
     try:
-        listed = app.extensions["layerlab"].store.list_runs()
+        store = app.extensions["layerlab"].store
+        listed = store.list_runs()
         assert listed[0]["run_id"] == "old" and listed[0]["design_key"]
+        assert store.get_run("old")["next_run_id"] is None  # the column came with the start
     finally:
         app.extensions["layerlab"].close()
 

@@ -15,6 +15,7 @@ MAX_UNITS = 64  # units (or channels) per node drawn as pictures
 MAX_STRIP = 256  # units per node drawn as a strip
 MAX_WEIGHTS = 64 * 64  # a dense layer's matrix is sent whole up to this size, else a histogram
 HIST_BINS = 32
+RECURRENT = ("RNN", "GRU", "LSTM")
 
 
 class Insight:
@@ -39,6 +40,7 @@ class Insight:
         self.node_ids = [n.id for n in self.network.nodes]
         self.relu_ids = [n.id for n in self.network.nodes if n.type in ("ReLU", "LeakyReLU")]
         self.types = {n.id: n.type for n in self.network.nodes}
+        self.inputs = {n.id: n.inputs for n in self.network.nodes}
 
     def select(self, index: int) -> None:
         """Follow validation sample `index` (of the fixed sample) through the network."""
@@ -94,15 +96,25 @@ class Insight:
         nodes = {}
         for node_id, value in sample.items():
             if node_id in planes and planes[node_id].dim() == 2:
-                nodes[node_id] = self._plane_frame(planes[node_id])
+                nodes[node_id] = self._plane_frame(planes[node_id], value[0])
+            elif self.types[node_id] in RECURRENT and value.dim() == 2:
+                nodes[node_id] = self._sample_frame(node_id, self._over_time(node_id, sample))
             else:
                 nodes[node_id] = self._sample_frame(node_id, value[0])
         return nodes
 
-    def _plane_frame(self, values: torch.Tensor) -> dict:
+    def _plane_frame(self, values: torch.Tensor, at_sample: torch.Tensor) -> dict:
         h, w = self.unit_size
         units = values[:, :MAX_UNITS].T.reshape(-1, h, w)  # (units, h, w)
-        return {"kind": "plane", "units": values.shape[1], **quantize(units)}
+        # The followed sample's own value of each unit, to read beside the pictures.
+        return {"kind": "plane", "units": values.shape[1], **quantize(units),
+                "sample": at_sample[:MAX_UNITS].float().cpu().tolist()}
+
+    def _over_time(self, node_id: str, sample: dict) -> torch.Tensor:
+        """A recurrent layer that returns its last state only: its top layer's state at every
+        time step (T, H * directions), from its input."""
+        source = sample[self.inputs[node_id][0]]  # (1, T, F)
+        return self.model.layers[node_id].rnn(source)[0][0]
 
     def _sample_frame(self, node_id: str, value: torch.Tensor) -> dict:
         if value.dim() == 3:  # (C, H, W): feature maps
@@ -171,9 +183,22 @@ class Insight:
         return {"confusion": confusion.tolist(), "classes": self.trainer.dataset.info.classes,
                 "predictions": items}
 
-    def sample_images(self) -> dict | None:
-        """The fixed validation samples as one uint8 frame (sent once per watcher)."""
-        if self.samples_x.dim() != 4:
-            return None
-        return quantize(self.samples_x)
-
+    def samples(self) -> dict:
+        """The fixed validation samples for the page (run_samples, sent once per watcher):
+        2-D points exactly, other inputs as one uint8 frame; with their labels or targets."""
+        x = self.samples_x
+        n = x.shape[0]
+        if self.plane:
+            out = {"kind": "points", "points": x.float().cpu().tolist(), "extent": self.extent}
+        else:
+            kind = {4: "images", 3: "sequences"}.get(x.dim(), "vectors")
+            out = {"kind": kind, "frame": quantize(x.reshape(n, -1) if kind == "vectors" else x)}
+        data = self.trainer.dataset
+        y = data.y_val[:n]  # the dataset's own labels, also for an autoencoder
+        if data.info.task == "classification":
+            out["labels"] = [int(v) for v in y.reshape(n)]
+            if data.info.classes is not None:
+                out["classes"] = [str(c) for c in data.info.classes]
+        else:
+            out["targets"] = y.reshape(n, -1).astype(float).tolist()
+        return {"count": n, **out}

@@ -1,5 +1,6 @@
 """A run's pictures on the server: the newest frame of each kind, delivered latest-wins to each
-watcher (one FrameGate per event), the fixed sample images, and the timeline of checkpoints.
+watcher (one FrameGate per event), the fixed validation samples, and the timeline of
+checkpoints.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class LiveFrames:
         self._gate(event).offer(clients, payload)
 
     def receive(self, info: dict, frames: dict, clients: list[str]) -> None:
-        """A worker's frames message: sample images, each picture, then maybe a checkpoint."""
+        """A worker's frames message: the fixed samples, each picture, then maybe a checkpoint."""
         samples = frames.get(SAMPLES)
         if samples is not None:
             self.samples = self.timeline.samples = samples
@@ -43,7 +44,7 @@ class LiveFrames:
         self.timeline.offer(info, self.latest)
 
     def greet(self, client: str) -> None:
-        """A new watcher gets the sample images and the newest frame of each kind."""
+        """A new watcher gets the fixed samples and the newest frame of each kind."""
         if self.samples is not None:
             self.emit(SAMPLES, self.samples, to=client)
         for event, payload in list(self.latest.items()):
@@ -64,7 +65,7 @@ class LiveFrames:
 
 
 def greet_ended(emit: Emit, client: str, timeline: Timeline | None) -> None:
-    """A watcher of an ended run gets its sample images and its last checkpoint's frames."""
+    """A watcher of an ended run gets its fixed samples and its last checkpoint's frames."""
     if timeline is None:
         return
     if timeline.samples is not None:

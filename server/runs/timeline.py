@@ -33,7 +33,7 @@ class Timeline:
         self.interval = interval  # seconds of training between two checkpoints
         self.limit = max(2, limit)
         self.checkpoints: list[dict] = []
-        self.samples: dict | None = None  # the run_samples payload (image datasets)
+        self.samples: dict | None = None  # the run_samples payload: the fixed samples
 
     def offer(self, info: dict, latest: dict) -> bool:
         """Snapshot `latest` when `interval` s of training passed (always for a final set)."""

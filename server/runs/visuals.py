@@ -31,8 +31,8 @@ def boundary(insight) -> dict | None:
 
 
 def activations(insight) -> dict:
-    """run_activations fields: nodes."""
-    return {"nodes": insight.activations()}
+    """run_activations fields: nodes, and the fixed sample they follow (selected)."""
+    return {"nodes": insight.activations(), "selected": insight.selected}
 
 
 def health(insight) -> dict | None:
@@ -149,9 +149,9 @@ class Visuals:
             self.due[kind] = start + self.intervals.get(kind, 0.0)
         if not self.samples_sent:
             self.samples_sent = True
-            images = insight.sample_images()
-            if images is not None:
-                frames["run_samples"] = {"run_id": self.run_id, "frame": images}
+            samples = self._samples(insight)
+            if samples is not None:
+                frames["run_samples"] = {"run_id": self.run_id, **samples}
         if frames:
             self.send(("frames", self.run_id, self._info(trainer, final), frames))
         if not final:
@@ -184,6 +184,14 @@ class Visuals:
         except Exception:  # noqa: BLE001 - a picture that fails must never fail the run
             traceback.print_exc()
             self.broken.add(kind)
+            return None
+
+    @staticmethod
+    def _samples(insight) -> dict | None:
+        try:
+            return insight.samples()
+        except Exception:  # noqa: BLE001 - without them the page cannot pick; the run goes on
+            traceback.print_exc()
             return None
 
     def _apply_selection(self) -> None:

@@ -129,6 +129,95 @@ def test_selecting_a_sample_changes_the_activation_picture(page):
     until_not_running(page)
 
 
+LONE_RING = """() => {
+  // A fixed sample whose ring no other ring overlaps (a click on it can pick only it).
+  const b = window.layerlab.insight.boundary;
+  const at = b.samples.points.map((_, i) => b.ringAt(i));
+  const alone = ([x, y], i) => at.every(([u, v], j) => j === i || Math.hypot(x - u, y - v) > 30);
+  return at.findIndex((p, i) => i > 0 && alone(p, i));
+}"""
+PIXEL = """([x, y]) => {
+  const c = document.querySelector('.ib-canvas');
+  const k = c.width / c.clientWidth;
+  const px = c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data;
+  return Array.from(px.slice(0, 3));
+}"""
+FOLLOWS = "i => window.layerlab.runClient.latest.activations?.selected === i"
+
+
+def test_a_spiral_sample_picked_on_the_boundary_is_followed_through_the_layers(page, tmp_path):
+    from server.data import load_dataset
+
+    open_example(page, "Spiral MLP", "")
+    button(page, "Train").click()
+    show_tab(page, "boundary")
+    boundary = page.locator(".ib-canvas")
+    expect(boundary).to_have_attribute("data-samples", "32", timeout=30_000)
+    expect(boundary).to_have_attribute("data-selected", "0")
+    index = page.evaluate(LONE_RING)
+    assert index > 0
+    x, y = page.evaluate(f"window.layerlab.insight.boundary.ringAt({index})")
+    box = boundary.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(boundary).to_have_attribute("data-selected", str(index))
+    page.wait_for_function(FOLLOWS, arg=index, timeout=20_000)  # the server follows it
+    accent = page.evaluate("() => getComputedStyle(document.documentElement)"
+                           ".getPropertyValue('--accent').trim()")
+    rgb = [int(accent[i:i + 2], 16) for i in (1, 3, 5)]
+    across = [page.evaluate(PIXEL, [x + dx, y]) for dx in range(6, 15)]  # the wide ring
+    assert any(max(abs(a - b) for a, b in zip(pixel, rgb, strict=True)) < 40 for pixel in across)
+    spec = page.evaluate("window.layerlab.runClient.document.training.dataset")
+    data = load_dataset(spec, tmp_path)
+    px, py = data.x_val[index]
+    page.mouse.move(box["x"] - 20, box["y"])  # off the plot: the readout names the followed one
+    expect(page.locator("#insight-boundary .ib-readout")).to_contain_text(
+        f"Following sample #{index}: ({px:.2f}, {py:.2f})")
+    page.screenshot(path=str(artifact("insight-follow-boundary.png")))
+
+    show_tab(page, "layer")
+    followed = page.locator(".il-followed")
+    expect(followed).to_have_attribute("data-sample", str(index))
+    expect(followed).to_contain_text(f"({px:.2f}, {py:.2f}) · class {data.y_val[index]}")
+    expect(page.locator(".il-canvas")).to_have_attribute("data-sample", str(index))
+    expect(page.locator(".il-values")).to_be_visible()  # the sample's value in each unit
+    expect(page.locator(f'.il-sample[data-sample="{index}"]')).to_have_attribute(
+        "aria-selected", "true")
+    page.screenshot(path=str(artifact("insight-follow-layer.png")))
+
+    show_tab(page, "results")  # the list of a 2-D classifier picks too
+    line = page.locator('.ir-line[data-sample="3"]' if index != 3 else '.ir-line[data-sample="4"]')
+    expect(line).to_be_enabled(timeout=20_000)
+    line.click()
+    expect(line).to_have_attribute("aria-pressed", "true")
+    picked = int(line.get_attribute("data-sample"))
+    page.wait_for_function(FOLLOWS, arg=picked, timeout=20_000)
+    show_tab(page, "boundary")
+    expect(boundary).to_have_attribute("data-selected", str(picked))
+    button(page, "Stop").click()
+    until_not_running(page)
+
+
+def test_a_sine_sample_is_followed_from_its_line_plot(page):
+    open_example(page, "LSTM on sine", "")
+    button(page, "Train").click()
+    thumb = page.locator('[data-node-id="lstm"] .node-viz')
+    expect(thumb).to_be_visible(timeout=30_000)
+    thumb.click()
+    picture = page.locator(".il-canvas")
+    expect(picture).to_have_attribute("data-kind", "sequence")  # hidden state over time
+    samples = page.locator(".il-sample")
+    expect(samples).to_have_count(32)
+    expect(page.locator(".il-sequence")).to_be_visible()
+    samples.nth(6).click()
+    expect(page.locator(".il-followed")).to_have_attribute("data-sample", "6")
+    expect(page.locator(".il-followed")).to_contain_text("20 steps · next value")
+    page.wait_for_function(FOLLOWS, arg=6, timeout=20_000)
+    expect(picture).to_have_attribute("data-sample", "6")
+    page.screenshot(path=str(artifact("insight-follow-sequence.png")))
+    button(page, "Stop").click()
+    until_not_running(page)
+
+
 def test_the_timeline_shows_an_earlier_step_also_to_the_audience(page, context, base_url):
     open_example(page, "Spiral MLP", "")
     button(page, "Train").click()

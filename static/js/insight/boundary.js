@@ -6,6 +6,7 @@ import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
 import { boundaryPixels, boundaryValueAt, classRgb, css, gradientCss, legendStops, valueDomain, valueRgb } from './colour.js';
 import { cssVar, label, onScreen, paintPixels, sized, themeRgb } from './draw.js';
+import { sampleTarget, sampleText } from './pictures.js';
 
 const PICK_RADIUS = 14; // pixels around a sample that still pick it
 
@@ -14,8 +15,7 @@ export class BoundaryView {
     this.onPick = onPick;
     this.frame = null;
     this.train = null; // {x: [[x, y]], y: [target], task}
-    this.samples = null; // [[x, y]] of the fixed validation samples (when the server sends them)
-    this.truth = null; // [class] of those samples, from run_results
+    this.samples = null; // the fixed validation samples (a sampleSet of kind points), drawn as rings
     this.selected = null;
     this.canPick = false;
     this.classes = ['0', '1'];
@@ -36,8 +36,15 @@ export class BoundaryView {
         check('discretize', 'Discretize', 'Show the predicted class only, without shades of confidence'),
         check('train', 'Training', 'The training points'), this.validationToggle),
       h('div', { class: 'ib-plot' }, this.canvas, this.empty), this.readout, this.legend, this.caption);
-    this.canvas.addEventListener('pointermove', (e) => this.hover(e));
-    this.canvas.addEventListener('pointerleave', () => setText(this.readout, this.idleText()));
+    this.pointer = null; // the pointer over the plot: the readout follows it as frames arrive
+    this.canvas.addEventListener('pointermove', (e) => {
+      this.pointer = { clientX: e.clientX, clientY: e.clientY };
+      this.hover(this.pointer);
+    });
+    this.canvas.addEventListener('pointerleave', () => {
+      this.pointer = null;
+      setText(this.readout, this.idleText());
+    });
     this.canvas.addEventListener('click', (e) => this.click(e));
   }
 
@@ -51,9 +58,8 @@ export class BoundaryView {
     this.draw();
   }
 
-  setSamples(points, truth = null) {
-    this.samples = points;
-    this.truth = truth;
+  setSamples(set) {
+    this.samples = set?.kind === 'points' && set.count ? set : null;
     this.draw();
   }
 
@@ -109,7 +115,10 @@ export class BoundaryView {
     this.drawAxes(ctx, side);
     this.drawLegend(domain, background);
     this.validationToggle.hidden = !this.samples;
-    setText(this.readout, this.idleText());
+    setAttr(this.canvas, 'data-samples', this.samples ? this.samples.count : null);
+    setAttr(this.canvas, 'data-selected', this.samples ? this.selected : null);
+    if (this.pointer) this.hover(this.pointer);
+    else setText(this.readout, this.idleText());
     setText(this.caption, this.captionText());
   }
 
@@ -141,27 +150,39 @@ export class BoundaryView {
     }
     if (this.options.validation && this.samples) {
       const ink = cssVar('--text', '#0f172a');
-      this.samples.forEach((p, i) => {
+      this.samples.points.forEach((p, i) => {
         const [cx, cy] = at(p);
-        const t = this.truth?.[i];
+        const t = sampleTarget(this.samples, i);
         ctx.beginPath();
         ctx.arc(cx, cy, 4.6, 0, Math.PI * 2);
-        ctx.fillStyle = t == null ? halo : css(classRgb(t));
+        ctx.fillStyle = t == null ? halo : css(this.colourOf(t, domain, background));
         ctx.fill();
         ctx.lineWidth = 1.8;
         ctx.strokeStyle = ink;
         ctx.stroke();
       });
-      const sel = this.samples[this.selected];
-      if (sel) {
-        const [cx, cy] = at(sel);
-        ctx.beginPath();
-        ctx.arc(cx, cy, 9, 0, Math.PI * 2);
-        ctx.lineWidth = 2.5;
-        ctx.strokeStyle = cssVar('--accent', '#2457e6');
-        ctx.stroke();
-      }
+      const sel = this.samples.points[this.selected];
+      if (sel) this.drawFollowed(ctx, at(sel), halo);
     }
+  }
+
+  /** The followed sample: a wide ring with a halo and four ticks, seen on any colour. */
+  drawFollowed(ctx, [cx, cy], halo) {
+    const accent = cssVar('--accent', '#2457e6');
+    ctx.save();
+    ctx.lineCap = 'round';
+    for (const [colour, width] of [[halo, 6], [accent, 2.6]]) {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      ctx.arc(cx, cy, 10, 0, Math.PI * 2);
+      for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+        ctx.moveTo(cx + dx * 13, cy + dy * 13);
+        ctx.lineTo(cx + dx * 18, cy + dy * 18);
+      }
+      ctx.stroke();
+    }
+    ctx.restore();
   }
 
   drawAxes(ctx, side) {
@@ -207,13 +228,17 @@ export class BoundaryView {
     if (!f) return '';
     const what = f.mode === 'value' ? 'the predicted value' : f.mode === 'class' ? 'the predicted class'
       : `how sure the model is of class ${this.classes[1]}`;
-    const pick = this.samples && this.canPick ? ' Click a ringed validation sample to follow it through the network.' : '';
+    const pick = !this.samples || !this.options.validation ? ''
+      : this.canPick ? ' Rings are the fixed validation samples: click one to follow it through the network.'
+        : ' Rings are the fixed validation samples; the circled one is followed through the network.';
     return `Step ${f.step.toLocaleString('en-US')}: colour shows ${what} at each point of the plane; dots are the data.${pick}`;
   }
 
   idleText() {
     if (!this.frame) return '';
-    if (this.samples && this.selected != null) return `Following validation sample #${this.selected}`;
+    if (this.samples && this.selected != null && this.options.validation) {
+      return `Following sample #${this.selected}: ${sampleText(this.samples, this.selected, this.classes)}`;
+    }
     return 'Point at the plane to read the output there';
   }
 
@@ -228,8 +253,11 @@ export class BoundaryView {
     if (v == null) return;
     const out = this.frame.mode === 'value' ? `predicted ${metric(v)}` : this.frame.mode === 'class'
       ? `class ${this.classes[Math.round(v)] ?? Math.round(v)}` : `P(class ${this.classes[1]}) = ${(v * 100).toFixed(0)}%`;
-    setText(this.readout, `x ${x.toFixed(2)}, y ${y.toFixed(2)}  →  ${out}`);
-    this.canvas.classList.toggle('is-pickable', this.canPick && this.nearest(e) != null);
+    const near = this.nearest(e);
+    setText(this.readout, near != null
+      ? `Sample #${near}: ${sampleText(this.samples, near, this.classes)}${this.canPick && near !== this.selected ? ' · click to follow' : ''}`
+      : `x ${x.toFixed(2)}, y ${y.toFixed(2)}  →  ${out}`);
+    this.canvas.classList.toggle('is-pickable', this.canPick && near != null);
   }
 
   nearest(e) {
@@ -239,7 +267,7 @@ export class BoundaryView {
     const at = this.toCanvas(side);
     let best = null;
     let bestD = PICK_RADIUS;
-    this.samples.forEach((p, i) => {
+    this.samples.points.forEach((p, i) => {
       const [cx, cy] = at(p);
       const d = Math.hypot(cx - (e.clientX - r.left), cy - (e.clientY - r.top));
       if (d < bestD) { best = i; bestD = d; }
@@ -249,6 +277,12 @@ export class BoundaryView {
 
   click(e) {
     const i = this.nearest(e);
-    if (i != null) this.onPick(i);
+    if (i != null && this.canPick) this.onPick(i);
+  }
+
+  /** Where fixed sample `index` is drawn, in CSS pixels from the canvas's top left. */
+  ringAt(index) {
+    const p = this.samples?.points[index];
+    return p ? this.toCanvas(this.size())(p) : null;
   }
 }

@@ -1,8 +1,9 @@
 // Canvas helpers shared by the insight views: device-pixel sizing, theme colours read from CSS,
-// heat maps of values and sample images.
+// heat maps of values, and the fixed samples (images, points, sequences) drawn small.
 
 import { diverging } from '../node-viz.js';
-import { rgbOf } from './colour.js';
+import { classRgb, css, rgbOf } from './colour.js';
+import { isBinary, planeXY, sampleImage, sampleSeries, sampleTarget } from './pictures.js';
 
 /** A CSS variable of the page's theme. */
 export function cssVar(name, fallback = '') {
@@ -93,6 +94,110 @@ export function paintSample(ctx, img, x, y, size) {
 export function sampleCanvas(img, size) {
   const canvas = document.createElement('canvas');
   paintSample(sized(canvas, size, size), img, 0, 0, size);
+  return canvas;
+}
+
+/**
+ * A line plot of one series ({steps, features, at(t, f)}) on the scale lo..hi into a
+ * rectangle, one line per feature; each value is a dot as well when there are few steps.
+ */
+export function paintSeries(ctx, series, lo, hi, x, y, w, h, { colour = cssVar('--accent', '#2457e6'), width = 1.5 } = {}) {
+  const { steps, features } = series;
+  const px = (t) => x + (steps > 1 ? (t / (steps - 1)) * w : w / 2);
+  const py = (v) => y + h - ((v - lo) / (hi - lo || 1)) * h;
+  ctx.save();
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  ctx.lineWidth = width;
+  ctx.lineJoin = 'round';
+  for (let f = 0; f < features; f += 1) {
+    ctx.globalAlpha = f === 0 ? 1 : 0.55;
+    ctx.beginPath();
+    for (let t = 0; t < steps; t += 1) ctx[t ? 'lineTo' : 'moveTo'](px(t), py(series.at(t, f)));
+    ctx.stroke();
+    if (w / steps >= 6) {
+      for (let t = 0; t < steps; t += 1) {
+        ctx.beginPath();
+        ctx.arc(px(t), py(series.at(t, f)), Math.min(2.5, width + 0.8), 0, Math.PI * 2);
+        ctx.fill();
+      }
+    }
+  }
+  ctx.restore();
+}
+
+/**
+ * A series of bits as a row of cells, one per step: filled for 1, outlined for 0; the digit is
+ * written in each cell when there is room.
+ */
+export function paintBits(ctx, series, x, y, w, h, { colour = cssVar('--accent', '#2457e6'), digits = false } = {}) {
+  const { steps } = series;
+  const cell = w / steps;
+  const gap = cell >= 8 ? 2 : cell >= 4 ? 1 : 0;
+  ctx.save();
+  ctx.lineWidth = 1;
+  for (let t = 0; t < steps; t += 1) {
+    const on = series.at(t) > 0.5;
+    const cx = x + t * cell + gap / 2;
+    if (on) {
+      ctx.fillStyle = colour;
+      ctx.fillRect(cx, y, cell - gap, h);
+    } else {
+      ctx.strokeStyle = cssVar('--border-strong', '#b8c2d1');
+      ctx.strokeRect(cx + 0.5, y + 0.5, Math.max(0, cell - gap - 1), h - 1);
+    }
+    if (digits && cell >= 14) {
+      label(ctx, on ? '1' : '0', cx + (cell - gap) / 2, y + h / 2,
+        { align: 'center', size: 12, colour: on ? '#ffffff' : cssVar('--muted', '#666') });
+    }
+  }
+  ctx.restore();
+}
+
+/** A sample's dot: its class colour, ringed in the page's ink so it shows on any picture. */
+export function paintDot(ctx, cx, cy, fill, r = 3.5) {
+  ctx.beginPath();
+  ctx.arc(cx, cy, r + 1.6, 0, Math.PI * 2);
+  ctx.fillStyle = '#ffffff';
+  ctx.fill();
+  ctx.beginPath();
+  ctx.arc(cx, cy, r, 0, Math.PI * 2);
+  ctx.fillStyle = fill;
+  ctx.fill();
+  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = '#0f172a';
+  ctx.stroke();
+}
+
+/**
+ * A small canvas showing fixed sample `index` of a sampleSet: its image, its place on the
+ * plane (a dot in its class colour), its sequence as a line, or its values as bars.
+ */
+export function sampleThumb(set, index, size) {
+  if (set.kind === 'images') return sampleCanvas(sampleImage(set.frame, index), size);
+  const canvas = document.createElement('canvas');
+  const ctx = sized(canvas, size, size);
+  ctx.fillStyle = cssVar('--panel-2', '#f5f7fa');
+  ctx.fillRect(0, 0, size, size);
+  const target = sampleTarget(set, index);
+  const colour = set.labels && target != null ? css(classRgb(target)) : cssVar('--accent', '#2457e6');
+  if (set.kind === 'points') {
+    const [cx, cy] = planeXY(set.points[index], set.extent || [-1, 1, -1, 1], size, size);
+    ctx.strokeStyle = cssVar('--border', '#d9dfe8');
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(size / 2, 0); ctx.lineTo(size / 2, size); ctx.moveTo(0, size / 2); ctx.lineTo(size, size / 2);
+    ctx.stroke();
+    paintDot(ctx, cx, cy, colour, Math.max(2, size / 9));
+  } else {
+    const f = set.frame;
+    const pad = Math.max(2, size / 10);
+    if (isBinary(f)) paintBits(ctx, sampleSeries(f, index), pad / 2, size / 3, size - pad, size / 3, { colour });
+    else {
+      paintSeries(ctx, sampleSeries(f, index), f.min, f.max, pad, pad, size - 2 * pad, size - 2 * pad,
+        { colour, width: size < 30 ? 1.2 : 1.6 });
+    }
+  }
   return canvas;
 }
 

@@ -14,7 +14,7 @@ import { BadgeTip, HealthView } from './health.js';
 import { HealthHistory } from './health-series.js';
 import { LayerView } from './layer.js';
 import { InsightPanel } from './panel.js';
-import { samplePoints } from './pictures.js';
+import { sampleSet } from './pictures.js';
 import { ResultsView } from './results.js';
 import { spread } from './seeker.js';
 import { TimelineBar } from './timeline.js';
@@ -27,8 +27,9 @@ export class Insight {
     this.app = app;
     this.live = {}; // kind -> newest frame from the server
     this.shown = {}; // kind -> the frame on screen (live, or a checkpoint's)
-    this.samples = null;
-    this.selected = 0;
+    this.samples = null; // the fixed validation samples (a sampleSet)
+    this.selected = 0; // the sample followed (this page's pick, or the owner's from the frames)
+    this.pending = null; // a pick not yet seen in run_activations (older frames follow the old one)
     this.runId = null;
     this.history = new HealthHistory();
     const pick = (i) => this.pick(i);
@@ -67,15 +68,16 @@ export class Insight {
   /** A picture frame pushed by the server for the run this page shows. */
   frame(kind, msg) {
     if (kind === 'samples') {
-      this.samples = msg?.frame || null;
+      this.samples = sampleSet(msg);
       this.applySamples();
       return;
     }
     if (kind === 'health' && this.history.push(msg) && this.panel.current === 'health') this.redrawHealth();
     this.live[kind] = msg;
     this.timeline.setLiveStep(msg?.step);
-    if (typeof msg?.selected === 'number' && kind === 'activations') {
+    if (typeof msg?.selected === 'number' && kind === 'activations' && (this.pending == null || msg.selected === this.pending)) {
       this.selected = msg.selected;
+      this.pending = null;
       this.selectedKnown = true;
     }
     if (!this.timeline.seeking) this.apply(kind, msg);
@@ -102,18 +104,14 @@ export class Insight {
       this.results.set(msg);
       this.layer.setResults(msg);
       if (msg) this.panel.setAvailable('results', true);
-      if (samplePoints(this.samples)) this.applySamples(); // the rings on the boundary take their class
     } else if (kind === 'weights') this.layer.setWeights(msg);
   }
 
   applySamples() {
-    const frame = this.samples;
-    this.results.setSamples(frame);
-    this.layer.setSamples(frame);
-    const points = samplePoints(frame);
-    const truth = [];
-    for (const p of this.shown.results?.predictions || []) truth[p.index] = p.true;
-    this.boundary.setSamples(points, truth);
+    this.results.setSamples(this.samples);
+    this.layer.setSamples(this.samples);
+    this.boundary.setSamples(this.samples);
+    this.updateSelection(); // samples make picking possible
   }
 
   /** A checkpoint's frames from the timeline, or null to return to live. */
@@ -134,19 +132,12 @@ export class Insight {
 
   canPick() {
     const rc = this.app.runClient;
-    return Boolean(rc.controllable && rc.active && !this.allPlanes());
-  }
-
-  /** Every layer drawn over the whole input plane: no picture depends on one sample. */
-  allPlanes() {
-    const frames = Object.values(this.shown.activations?.nodes || {});
-    return frames.length > 0 && frames.every((f) => f.kind === 'plane');
+    return Boolean(rc.controllable && rc.active && this.samples);
   }
 
   pickNote() {
     const rc = this.app.runClient;
     if (!rc.runId) return '';
-    if (this.allPlanes()) return 'Every layer is drawn over the whole input plane, so no one sample needs following.';
     if (!rc.controllable) return 'The page that started the run picks the sample; you see what it picked.';
     if (!rc.active) return 'Samples can be picked while the run trains.';
     return 'Click a sample to follow it through the network.';
@@ -156,12 +147,14 @@ export class Insight {
     if (!this.canPick() || index === this.selected) return;
     const rc = this.app.runClient;
     this.selected = index;
+    this.pending = index;
     this.timeline.goLive();
     this.updateSelection();
     try {
       const ack = await this.app.conn.request('select_sample', { run_id: rc.runId, token: rc.token, index });
       if (!ack?.ok) throw new Error(ack?.message || 'the server refused');
     } catch (err) {
+      if (this.pending === index) this.pending = null; // the frames say what is followed
       toast(`Could not follow that sample: ${err.message}`, { kind: 'error' });
     }
   }
@@ -169,9 +162,11 @@ export class Insight {
   updateSelection() {
     const can = this.canPick();
     const note = this.pickNote();
-    // A watcher learns the owner's pick only from frames that name it (`selected`).
-    const known = (this.app.runClient.controllable || this.selectedKnown) && !this.allPlanes();
-    const index = known ? this.selected : null;
+    // A watcher learns the owner's pick only from frames that name it (`selected`); a
+    // checkpoint's pictures follow the sample picked then.
+    const past = this.shown.activations !== this.live.activations ? this.shown.activations?.selected : null;
+    const known = this.app.runClient.controllable || this.selectedKnown;
+    const index = typeof past === 'number' ? past : known ? this.selected : null;
     this.boundary.setSelection(index, can);
     this.layer.setSelection(index, can, note);
     this.results.setSelection(index, can, note);
@@ -186,6 +181,7 @@ export class Insight {
     this.live = {};
     this.samples = null;
     this.selected = 0;
+    this.pending = null;
     this.selectedKnown = false;
     this.history.clear();
     this.backfilled = false;

@@ -1,13 +1,15 @@
-// One layer enlarged: what its units compute (unit pictures over the input plane, feature maps,
-// a hidden state over time, or unit values), its weights (edges, a matrix or a histogram), and
-// the validation sample being followed through the network.
+// One layer enlarged: what its units compute (unit pictures over the input plane, with the
+// followed sample marked and its value in each unit; feature maps, a hidden state over time, or
+// unit values of that sample), its weights (edges, a matrix or a histogram), and under them the
+// sample being followed (followed.js).
 
 import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
-import { css } from './colour.js';
-import { cssVar, divergingColour, label, onScreen, paintValues, sampleCanvas, sized, themeRgb } from './draw.js';
-import { drawsAsEdges, edgesOf, fitGrid, frameScale, histogramBars, kindText, layoutKind, matrixOf, robustScale,
-  rowsOf, sampleCount, sampleImage, tileOf, valuesOf } from './pictures.js';
+import { classRgb, css } from './colour.js';
+import { cssVar, divergingColour, label, onScreen, paintDot, paintValues, sampleThumb, sized, themeRgb } from './draw.js';
+import { FollowedSample } from './followed.js';
+import { drawsAsEdges, edgesOf, fitGrid, frameScale, histogramBars, kindText, layoutKind, matrixOf, planeXY, robustScale,
+  rowsOf, sampleCount, sampleTarget, sampleText, tileOf, valuesOf } from './pictures.js';
 
 const GAP = 4;
 
@@ -19,7 +21,7 @@ export class LayerView {
     this.nodeId = null;
     this.frames = null; // run_activations nodes
     this.weights = null; // run_weights nodes
-    this.samples = null; // run_samples frame (image datasets)
+    this.samples = null; // the fixed validation samples (a sampleSet)
     this.predictions = null;
     this.classes = null;
     this.selected = 0;
@@ -37,16 +39,18 @@ export class LayerView {
     this.canvas = h('canvas', { class: 'il-canvas', 'aria-label': 'Layer activations' });
     this.scale = h('div', { class: 'il-scale' });
     this.readout = h('p', { class: 'ib-readout' });
+    this.valuesCanvas = h('canvas', { class: 'il-values', 'aria-label': 'The followed sample in each unit' });
+    this.valuesCaption = h('p', { class: 'insight-caption' });
+    this.values = h('div', { class: 'il-block il-values-block', hidden: true }, this.valuesCaption, this.valuesCanvas);
     this.weightsTitle = h('h3', { class: 'insight-h' }, 'Weights');
     this.weightsCanvas = h('canvas', { class: 'il-weights' });
     this.weightsCaption = h('p', { class: 'insight-caption' });
     this.weightsBlock = h('div', { class: 'il-block', hidden: true }, this.weightsTitle, this.weightsCanvas, this.weightsCaption);
-    this.sampleTitle = h('h3', { class: 'insight-h' });
-    this.strip = h('div', { class: 'il-strip', role: 'listbox', 'aria-label': 'Validation samples to follow' });
-    this.sampleNote = h('p', { class: 'insight-caption' });
-    this.sampleBlock = h('div', { class: 'il-block', hidden: true }, this.sampleTitle, this.strip, this.sampleNote);
+    this.sampleBlock = h('div', { class: 'il-block', hidden: true });
+    this.followedView = new FollowedSample(this.sampleBlock, { onPick: (i) => { if (this.canPick) this.onPick(i); } });
     this.empty = h('p', { class: 'insight-empty' }, 'Train, then click the picture inside a layer to enlarge it here.');
-    this.body = h('div', { class: 'il-main' }, h('div', { class: 'il-caption' }, this.thumb, this.caption), this.canvas, this.scale, this.readout);
+    this.body = h('div', { class: 'il-main' }, h('div', { class: 'il-caption' }, this.thumb, this.caption), this.canvas, this.scale,
+      this.readout, this.values);
     root.append(h('div', { class: 'insight-toolbar il-head' }, this.picker, this.meta, this.perUnitLabel), this.empty, this.body,
       this.weightsBlock, this.sampleBlock);
     this.canvas.addEventListener('pointermove', (e) => this.hover(e));
@@ -70,9 +74,9 @@ export class LayerView {
     this.drawWeights();
   }
 
-  setSamples(frame) {
-    this.samples = frame && frame.shape?.length === 4 ? frame : null;
-    this.drawSamples();
+  setSamples(set) {
+    this.samples = set && set.count ? set : null;
+    this.draw();
   }
 
   setResults(msg) {
@@ -82,10 +86,17 @@ export class LayerView {
   }
 
   setSelection(index, canPick, note) {
+    const moved = index !== this.selected;
     this.selected = index;
     this.canPick = canPick;
     this.pickNote = note;
-    this.drawSamples();
+    if (moved) this.draw(); // the plane pictures mark the followed sample
+    else this.drawSamples();
+  }
+
+  /** Is a fixed sample followed, and known to this page? */
+  followed() {
+    return Boolean(this.samples && this.selected != null && this.selected < this.samples.count);
   }
 
   /** The first layer after the input with a picture. */
@@ -112,16 +123,24 @@ export class LayerView {
     const info = this.describe(this.nodeId);
     setText(this.meta, info.shape);
     const scores = info.sink && this.classes?.length === frame.units && frame.kind === 'units';
-    setText(this.caption, scores ? `Scores (logits) of the ${frame.units} classes for one sample: the highest is the prediction.`
-      : `${kindText(frame)}. Orange is negative, blue positive.`);
-    const followed = this.samples && frame.kind !== 'plane' && this.selected != null && this.selected < sampleCount(this.samples);
-    this.thumb.replaceChildren(...(followed ? [sampleCanvas(sampleImage(this.samples, this.selected), 40)] : []));
+    const followed = this.followed();
+    const what = followed ? sampleText(this.samples, this.selected, this.classes) : '';
+    const which = `#${this.selected}${what ? ` · ${what}` : ''}`;
+    const about = !followed ? '' : frame.kind === 'plane' && this.samples.kind === 'points' ? `; the dot is sample ${which}` : `: ${which}`;
+    setText(this.caption, scores ? `Scores (logits) of the ${frame.units} classes for one sample${about}. The highest is the prediction.`
+      : `${kindText(frame)}${about}. Orange is negative, blue positive.`);
+    const thumbKey = followed ? [this.samples, this.selected] : null;
+    if (thumbKey?.[0] !== this.thumbKey?.[0] || thumbKey?.[1] !== this.thumbKey?.[1]) {
+      this.thumbKey = thumbKey;
+      this.thumb.replaceChildren(...(followed ? [sampleThumb(this.samples, this.selected, 40)] : []));
+      setAttr(this.thumb, 'title', followed ? `Sample #${this.selected}: ${sampleText(this.samples, this.selected, this.classes)}` : null);
+    }
     this.thumb.hidden = !followed;
     const kind = layoutKind(frame);
     setAttr(this.canvas, 'data-kind', frame.kind);
     setAttr(this.canvas, 'data-node', this.nodeId);
     setAttr(this.canvas, 'data-step', this.step ?? '');
-    setAttr(this.canvas, 'data-sample', frame.kind === 'plane' ? null : this.selected);
+    setAttr(this.canvas, 'data-sample', followed ? this.selected : null);
     const scale = frameScale(frame);
     this.layout = kind === 'tiles' ? this.drawTiles(frame, scale) : kind === 'rows' ? this.drawRows(frame, scale)
       : this.drawBars(frame, scale);
@@ -130,6 +149,7 @@ export class LayerView {
     const own = kind === 'tiles' && this.perUnit.checked;
     this.scale.replaceChildren(h('span', {}, own ? '−' : metric(-scale)), h('i', { class: 'il-scale-bar' }),
       h('span', {}, own ? '+ (each unit to its own range)' : metric(scale)));
+    this.drawValues(frame);
     this.drawWeights();
     this.drawSamples();
   }
@@ -143,6 +163,7 @@ export class LayerView {
     const mid = themeRgb('--node-bg');
     const shared = divergingColour(scale, mid);
     const x0 = Math.floor((w - (grid.cols * grid.tile + (grid.cols - 1) * GAP)) / 2);
+    const mark = this.planeMark(frame);
     for (let t = 0; t < n; t += 1) {
       const { h: th, w: tw, values } = tileOf(frame, t);
       const colour = this.perUnit.checked ? divergingColour(maxAbs(values), mid) : shared;
@@ -152,8 +173,46 @@ export class LayerView {
       ctx.strokeStyle = cssVar('--border', '#ddd');
       ctx.lineWidth = 1;
       ctx.strokeRect(x + 0.5, y + 0.5, grid.tile - 1, grid.tile - 1);
+      if (mark) {
+        const [mx, my] = planeXY(mark.point, mark.extent, grid.tile, grid.tile);
+        paintDot(ctx, x + mx, y + my, mark.fill, grid.tile >= 60 ? 3.5 : 2.6);
+      }
     }
     return { kind: 'tiles', n, grid, x0 };
+  }
+
+  /** On pictures over the input plane: where the followed sample lies, and its colour. */
+  planeMark(frame) {
+    if (frame.kind !== 'plane' || !this.followed() || this.samples.kind !== 'points') return null;
+    const t = sampleTarget(this.samples, this.selected);
+    return { point: this.samples.points[this.selected], extent: this.samples.extent || [-1, 1, -1, 1],
+      fill: css(this.samples.labels && t != null ? classRgb(t) : themeRgb('--panel')) };
+  }
+
+  /** Under pictures over the plane: the followed sample's own value in each unit. */
+  drawValues(frame) {
+    const values = frame.kind === 'plane' && this.followed() ? frame.sample : null;
+    this.values.hidden = !values?.length;
+    if (this.values.hidden) return;
+    const w = this.width();
+    const height = 54;
+    const ctx = sized(this.valuesCanvas, w, height);
+    const top = Math.max(...values.map(Math.abs)) || 1; // the sample's own range, so its bars read
+    const mid = height / 2;
+    const bw = w / values.length;
+    const colour = divergingColour(top);
+    ctx.strokeStyle = cssVar('--border-strong', '#aaa');
+    ctx.beginPath();
+    ctx.moveTo(0, mid + 0.5);
+    ctx.lineTo(w, mid + 0.5);
+    ctx.stroke();
+    values.forEach((v, i) => {
+      const len = (v / top) * (mid - 3);
+      ctx.fillStyle = css(colour(v * 0.6 + Math.sign(v) * top * 0.4));
+      ctx.fillRect(i * bw + (bw > 4 ? 1 : 0), Math.min(mid, mid - len), Math.max(1, bw - (bw > 4 ? 2 : 0)), Math.max(1, Math.abs(len)));
+    });
+    const shown = values.length < (frame.units ?? values.length) ? `the first ${values.length} of ${frame.units} units` : `each of the ${values.length} units`;
+    setText(this.valuesCaption, `Sample #${this.selected}'s value in ${shown} (at the dot on each picture): ±${metric(top)}`);
   }
 
   drawRows(frame, scale) {
@@ -260,28 +319,10 @@ export class LayerView {
   drawSamples() {
     if (!onScreen(this.picker.parentElement)) return;
     const frame = this.frames?.[this.nodeId];
-    const n = sampleCount(this.samples);
-    this.sampleBlock.hidden = !frame || !n || frame.kind === 'plane';
+    this.sampleBlock.hidden = !frame || !sampleCount(this.samples);
     if (this.sampleBlock.hidden) return;
-    const p = this.predictions?.find((q) => q.index === this.selected);
-    const name = (k) => this.classes?.[k] ?? k;
-    setText(this.sampleTitle, p ? `Sample #${this.selected}: a ${name(p.true)}, predicted ${name(p.pred)} (${Math.round(p.confidence * 100)}%)`
-      : this.selected == null ? 'The sample the run’s owner follows' : `Sample #${this.selected}`);
-    if (this.strip.childElementCount !== n || this.stripFor !== this.samples) {
-      this.stripFor = this.samples;
-      this.strip.replaceChildren(...Array.from({ length: n }, (_, i) => {
-        const item = h('button', { type: 'button', class: 'il-sample', role: 'option', dataset: { sample: i },
-          'aria-label': `Sample ${i}` }, sampleCanvas(sampleImage(this.samples, i), 20));
-        item.addEventListener('click', () => { if (this.canPick) this.onPick(i); });
-        return item;
-      }));
-    }
-    for (const item of this.strip.children) {
-      const on = Number(item.dataset.sample) === this.selected;
-      setAttr(item, 'aria-selected', on ? 'true' : 'false');
-      item.disabled = !this.canPick && !on;
-    }
-    setText(this.sampleNote, this.pickNote);
+    this.followedView.draw({ set: this.samples, selected: this.followed() ? this.selected : null,
+      predictions: this.predictions, classes: this.classes, canPick: this.canPick, note: this.pickNote, width: this.width() });
   }
 
   fillPicker() {
@@ -307,7 +348,9 @@ export class LayerView {
       const col = Math.floor((x - L.x0) / (L.grid.tile + GAP));
       const row = Math.floor(y / (L.grid.tile + GAP));
       const t = row * L.grid.cols + col;
-      if (col >= 0 && col < L.grid.cols && t < L.n) text = `${frame.kind === 'plane' ? 'unit' : 'map'} ${t} of ${frame.units ?? L.n}`;
+      const at = frame.kind === 'plane' && this.followed() && frame.sample?.[t] != null
+        ? ` · sample #${this.selected} gives ${metric(frame.sample[t])}` : '';
+      if (col >= 0 && col < L.grid.cols && t < L.n) text = `${frame.kind === 'plane' ? 'unit' : 'map'} ${t} of ${frame.units ?? L.n}${at}`;
     } else if (L.kind === 'rows') {
       const row = Math.floor(y / L.cell);
       const step = Math.floor(((x - L.left) / (this.width() - L.left)) * L.cols);

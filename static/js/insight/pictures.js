@@ -1,5 +1,5 @@
 // The arithmetic behind the enlarged pictures: grids of tiles, one tile's values, weight
-// matrices and edges, histograms, confusion matrices and sample images. Pure.
+// matrices and edges, histograms, confusion matrices and the fixed samples. Pure.
 
 import { bytesOf, tiling, valueOf } from '../node-viz.js';
 
@@ -146,17 +146,80 @@ export function sampleImage(frame, index) {
   return { h, w, channels: c, values };
 }
 
-/** The fixed validation samples as 2-D points, when the frame holds points ([N, 2]); else null. */
-export function samplePoints(frame) {
-  const s = frame?.shape || [];
-  if (s.length !== 2 || s[1] !== 2) return null;
-  const bytes = bytesOf(frame.data);
-  return Array.from({ length: s[0] }, (_, i) => [valueOf(frame, bytes[i * 2]), valueOf(frame, bytes[i * 2 + 1])]);
+/**
+ * The fixed validation samples of a run_samples payload, whatever the data:
+ * {kind: 'points' | 'images' | 'sequences' | 'vectors', count, points, extent, frame, labels,
+ * targets, classes} (missing parts null), or null. A payload saved before samples had a kind
+ * (images only: {frame}) reads as images.
+ */
+export function sampleSet(msg) {
+  const frame = msg?.frame || null;
+  const kind = msg?.kind || (frame?.shape?.length === 4 ? 'images' : null);
+  if (!kind) return null;
+  const points = kind === 'points' ? msg.points || [] : null;
+  return {
+    kind, points, frame,
+    count: msg.count ?? (points ? points.length : frame?.shape?.[0] ?? 0),
+    extent: msg.extent || null,
+    labels: msg.labels || null,
+    targets: msg.targets || null,
+    classes: msg.classes || null,
+  };
 }
 
-/** Number of fixed samples a run_samples frame holds. */
-export function sampleCount(frame) {
-  return frame?.shape?.[0] || 0;
+/** Number of fixed samples in a sampleSet (0 for none). */
+export function sampleCount(set) {
+  return set?.count || 0;
+}
+
+/**
+ * Sample `index` of a [N, T, F] frame (sequences) or [N, F] frame (vectors) as
+ * {steps, features, at(t, f)}, dequantized on the frame's shared scale.
+ */
+export function sampleSeries(frame, index) {
+  const [, steps, features = 1] = frame.shape;
+  const bytes = bytesOf(frame.data);
+  const base = index * steps * features;
+  return { steps, features, at: (t, f = 0) => valueOf(frame, bytes[base + t * features + f] ?? 0) };
+}
+
+/** Does a samples frame hold only its two ends, as bits do (parity's inputs)? */
+export function isBinary(frame) {
+  if (!(frame?.max > frame?.min)) return false;
+  return bytesOf(frame.data).every((b) => b === 0 || b === 255);
+}
+
+/** What sample `index` is labelled: its class index, its first target value, or null. */
+export function sampleTarget(set, index) {
+  const label = set?.labels?.[index];
+  if (label != null) return label;
+  const target = set?.targets?.[index];
+  return Array.isArray(target) ? target[0] ?? null : target ?? null;
+}
+
+/**
+ * Sample `index` in words for a heading: "(0.32, -0.41) · class 1", "20 steps · next value
+ * 0.42"; `names` are the class names.
+ */
+export function sampleText(set, index, names = set?.classes) {
+  if (!set || index == null || index >= set.count) return '';
+  const parts = [];
+  if (set.kind === 'points') {
+    const [x, y] = set.points[index];
+    parts.push(`(${x.toFixed(2)}, ${y.toFixed(2)})`);
+  } else if (set.kind === 'sequences') parts.push(`${set.frame.shape[1]} steps`);
+  const label = set.labels?.[index];
+  if (label != null) parts.push(`class ${names?.[label] ?? label}`);
+  else if (set.targets?.[index]) {
+    const values = set.targets[index].map((v) => Number(v).toPrecision(3)).join(', ');
+    parts.push(`${set.kind === 'sequences' ? 'next value' : 'target'} ${values}`);
+  }
+  return parts.join(' · ');
+}
+
+/** Where a point lands in a w x h picture of the plane extent [x0, x1, y0, y1] (y up). */
+export function planeXY([x, y], [x0, x1, y0, y1], w, h) {
+  return [((x - x0) / (x1 - x0)) * w, h - ((y - y0) / (y1 - y0)) * h];
 }
 
 /** What an enlarged activation shows, in words. */

@@ -4,14 +4,14 @@
 
 import { h, setAttr, setText } from '../dom.js';
 import { percent } from '../format.js';
-import { onScreen, sampleCanvas } from './draw.js';
-import { cellShare, confusionSummary, sampleImage } from './pictures.js';
+import { onScreen, sampleThumb } from './draw.js';
+import { cellShare, confusionSummary, sampleText } from './pictures.js';
 
 export class ResultsView {
   constructor(root, { onPick = () => {} } = {}) {
     this.onPick = onPick;
     this.msg = null;
-    this.images = null;
+    this.samples = null; // the fixed validation samples (a sampleSet)
     this.selected = 0;
     this.canPick = false;
     this.summary = h('p', { class: 'ir-summary' });
@@ -30,8 +30,8 @@ export class ResultsView {
     this.draw();
   }
 
-  setSamples(frame) {
-    this.images = frame?.shape?.length === 4 ? frame : null;
+  setSamples(set) {
+    this.samples = set && set.count ? set : null;
     this.thumbs = null;
     this.drawSamples();
   }
@@ -92,16 +92,20 @@ export class ResultsView {
     const names = m.classes || [];
     const name = (k) => names[k] ?? String(k);
     const preds = m.predictions || [];
-    if (this.images) {
-      if (!this.thumbs) this.thumbs = new Map(); // index -> its canvas, drawn once per set of samples
+    if (!this.thumbs) this.thumbs = new Map(); // index -> its canvas, drawn once per set of samples
+    const thumb = (i, size) => {
+      if (!this.samples || i >= this.samples.count) return null;
+      if (!this.thumbs.has(i)) this.thumbs.set(i, sampleThumb(this.samples, i, size));
+      return this.thumbs.get(i);
+    };
+    if (this.samples?.kind === 'images') {
       this.grid.classList.remove('is-list');
       this.grid.replaceChildren(...preds.map((p) => {
-        if (!this.thumbs.has(p.index)) this.thumbs.set(p.index, sampleCanvas(sampleImage(this.images, p.index), 36));
         const wrong = p.true !== p.pred;
         const item = h('button', { type: 'button', class: `ir-sample${wrong ? ' is-wrong' : ''}`,
           dataset: { sample: p.index }, 'aria-pressed': p.index === this.selected ? 'true' : 'false',
           title: `Sample #${p.index}: a ${name(p.true)}, predicted ${name(p.pred)} (${Math.round(p.confidence * 100)}% sure)` },
-        this.thumbs.get(p.index),
+        thumb(p.index, 36),
         h('span', {}, wrong ? `${short(name(p.true))}→${short(name(p.pred))}` : `${short(name(p.pred))} ✓`));
         item.addEventListener('click', () => { if (this.canPick) this.onPick(p.index); });
         item.disabled = !this.canPick && p.index !== this.selected;
@@ -112,10 +116,11 @@ export class ResultsView {
     this.grid.classList.add('is-list');
     this.grid.replaceChildren(...preds.map((p) => {
       const wrong = p.true !== p.pred;
+      const what = this.samples ? sampleText(this.samples, p.index, names) : `class ${name(p.true)}`;
       const row = h('button', { type: 'button', class: `ir-line${wrong ? ' is-wrong' : ''}`, dataset: { sample: p.index },
         'aria-pressed': p.index === this.selected ? 'true' : 'false',
-        title: `Sample #${p.index}: class ${name(p.true)}, predicted ${name(p.pred)} (${Math.round(p.confidence * 100)}% sure)` },
-      h('span', { class: 'ir-line-id' }, `#${p.index}`),
+        title: `Sample #${p.index}: ${what}, predicted ${name(p.pred)} (${Math.round(p.confidence * 100)}% sure)` },
+      h('span', { class: 'ir-line-id' }, thumb(p.index, 18), `#${p.index}`),
       h('span', {}, wrong ? `${short(name(p.true))} → ${short(name(p.pred))}` : `${short(name(p.pred))} ✓`),
       h('span', { class: 'ir-line-conf' }, `${Math.round(p.confidence * 100)}%`));
       row.addEventListener('click', () => { if (this.canPick) this.onPick(p.index); });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 
 import { boundaryPixels, boundaryRgb, boundaryValueAt, gradientCss, legendStops, upsample, valueDomain, valueRgb } from '../../../static/js/insight/colour.js';
 import { cellShare, confusionSummary, drawsAsEdges, edgesOf, fitGrid, histogramBars, kindText, layoutKind, matrixOf,
-  robustScale, rowsOf, sampleImage, samplePoints, tileOf } from '../../../static/js/insight/pictures.js';
+  isBinary, planeXY, robustScale, rowsOf, sampleImage, sampleSeries, sampleSet, sampleTarget, sampleText, tileOf } from '../../../static/js/insight/pictures.js';
 import { HealthHistory, flagged, measureText } from '../../../static/js/insight/health-series.js';
 import { Seeker, checkpointIndex, checkpointText, spread } from '../../../static/js/insight/seeker.js';
 import { joinCurves, lossCurve, resultText, settingsDiff, settingsOf } from '../../../static/js/insight/runs.js';
@@ -95,12 +95,31 @@ test('the confusion matrix totals and row shares', () => {
   assert.equal(cellShare(m, 0, 1, [6, 4]), 1 / 6);
 });
 
-test('sample images are normalized; 2-D samples become points', () => {
+test('sample images are normalized', () => {
   const img = sampleImage({ shape: [2, 1, 1, 2], data: Uint8Array.from([0, 0, 50, 150]) }, 1);
   assert.deepEqual([img.h, img.w, img.channels, ...img.values], [1, 2, 1, 0, 1]);
-  const pts = samplePoints({ shape: [2, 2], min: -1, max: 1, data: Uint8Array.from([0, 255, 255, 0]) });
-  assert.deepEqual(pts, [[-1, 1], [1, -1]]);
-  assert.equal(samplePoints({ shape: [2, 1, 8, 8], data: [] }), null);
+});
+
+test('the fixed samples of every kind of data: points, sequences, and images saved before kinds', () => {
+  const points = sampleSet({ kind: 'points', count: 2, points: [[0.5, -0.25], [-1, 1]], extent: [-1, 1, -1, 1],
+    labels: [1, 0], classes: ['0', '1'] });
+  assert.equal(points.count, 2);
+  assert.equal(sampleTarget(points, 0), 1);
+  assert.equal(sampleText(points, 0), '(0.50, -0.25) · class 1');
+  assert.equal(sampleText(points, 5), '');
+  assert.deepEqual(planeXY(points.points[0], points.extent, 100, 100), [75, 62.5]); // y runs up
+  const seq = sampleSet({ kind: 'sequences', count: 2, frame: { shape: [2, 3, 1], min: -1, max: 1,
+    data: Uint8Array.from([0, 255, 0, 255, 0, 255]) }, targets: [[0.5], [-0.125]] });
+  const series = sampleSeries(seq.frame, 1);
+  assert.deepEqual([series.steps, series.features, series.at(0), series.at(1), series.at(2)], [3, 1, 1, -1, 1]);
+  assert.equal(sampleTarget(seq, 1), -0.125);
+  assert.equal(sampleText(seq, 1), '3 steps · next value -0.125');
+  const old = sampleSet({ frame: { shape: [32, 1, 8, 8], data: [] } });
+  assert.deepEqual([old.kind, old.count, old.labels], ['images', 32, null]);
+  assert.equal(sampleSet({ frame: { shape: [2, 2], data: [] } }), null);
+  assert.equal(isBinary(seq.frame), true); // only its two ends: drawn as bits
+  assert.equal(isBinary({ ...seq.frame, data: Uint8Array.from([0, 128, 255]) }), false);
+  assert.equal(sampleSet(null), null);
 });
 
 test('health history keeps steps in order, replaces a step, thins when full', () => {
