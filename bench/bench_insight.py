@@ -30,24 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_server import Server  # noqa: E402 - the server subprocess, shared
-from tests.live import socketio_client  # noqa: E402 - the in-order python-socketio client
+from bench.bench_server import Caller, Server  # noqa: E402 - the server subprocess, shared
+from tests.live import example, socketio_client  # noqa: E402 - the in-order python-socketio client
 
 FRAMES = ("run_boundary", "run_activations", "run_health", "run_results", "run_weights")
 
 
-def example(name: str, **training) -> dict:
-    """A shipped template with some training fields replaced (None removes one)."""
-    doc = json.loads((ROOT / "server/examples" / f"{name}.layerlab.json").read_text())
-    for key, value in training.items():
-        if value is None:
-            doc["training"].pop(key, None)
-        else:
-            doc["training"][key] = value
-    return doc
-
-
-class Watcher:
+class Watcher(Caller):
     """The page's part: start runs, acknowledge every frame, count what arrives."""
 
     def __init__(self, url: str):
@@ -66,16 +55,6 @@ class Watcher:
             return "ok"  # the return value is the ack: the next frame may come
 
         return count
-
-    def _status(self, payload: dict) -> None:
-        if payload["state"] in ("finished", "stopped", "failed"):
-            self.ended.set()
-
-    def call(self, event: str, data: dict) -> dict:
-        ack = self.sio.call(event, data, timeout=60)
-        if not ack.get("ok"):
-            raise RuntimeError(f"{event} refused: {ack}")
-        return ack
 
     def summary(self, run_id: str) -> dict:
         with urllib.request.urlopen(f"{self.url}/api/runs/{run_id}", timeout=30) as response:

@@ -93,7 +93,24 @@ class Server:
         self.proc.wait(30)
 
 
-class Client:
+class Caller:
+    """What the bench's socket.io clients share: `sio`, `ended`, and acknowledged calls."""
+
+    sio: object
+    ended: threading.Event
+
+    def _status(self, payload: dict) -> None:
+        if payload["state"] in ("finished", "stopped", "failed"):
+            self.ended.set()
+
+    def call(self, event: str, data: dict) -> dict:
+        ack = self.sio.call(event, data, timeout=60)
+        if not ack.get("ok"):
+            raise RuntimeError(f"{event} refused: {ack}")
+        return ack
+
+
+class Client(Caller):
     """A socket.io client that timestamps every point it receives."""
 
     def __init__(self, url: str):
@@ -111,16 +128,6 @@ class Client:
         now = time.time()
         self.latencies += [now - p["t_wall"] for p in payload["points"] if "t_wall" in p]
         self.first_metric.set()
-
-    def _status(self, payload: dict) -> None:
-        if payload["state"] in ("finished", "stopped", "failed"):
-            self.ended.set()
-
-    def call(self, event: str, data: dict) -> dict:
-        ack = self.sio.call(event, data, timeout=60)
-        if not ack.get("ok"):
-            raise RuntimeError(f"{event} refused: {ack}")
-        return ack
 
 
 class RawWatcher:

@@ -23,6 +23,19 @@ def example(name: str = "spiral_mlp", **training) -> dict:
     return doc
 
 
+def deep_sigmoid(doc):
+    """The spiral with 20 Linear+Sigmoid layers: its first layers' gradients vanish."""
+    nodes = [{"id": "in", "type": "Input", "params": {"shape": [2]}}]
+    for i in range(20):
+        nodes += [{"id": f"fc{i}", "type": "Linear", "params": {"out_features": 16}},
+                  {"id": f"s{i}", "type": "Sigmoid"}]
+    nodes.append({"id": "out", "type": "Linear", "params": {"out_features": 2}})
+    doc["nodes"] = nodes
+    doc["edges"] = [{"source": a["id"], "target": b["id"]}
+                    for a, b in zip(nodes, nodes[1:], strict=False)]
+    return doc
+
+
 def endless(**training) -> dict:
     """The spiral example with no epoch or step bound: it trains until stopped."""
     return example(epochs=None, steps=None, **training)

@@ -8,6 +8,7 @@ import torch
 
 from server.insight import Insight, dequantize, quantize
 from server.train import Trainer
+from tests.live import deep_sigmoid
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "server" / "examples"
 
@@ -119,15 +120,6 @@ def test_the_fixed_samples_of_2d_and_sequence_data_and_the_followed_one():
 
 
 def test_vanishing_gradients_badge_on_twenty_sigmoid_layers():
-    def deep_sigmoid(doc):
-        nodes = [{"id": "in", "type": "Input"}]
-        for i in range(20):
-            nodes += [{"id": f"fc{i}", "type": "Linear", "params": {"out_features": 16}},
-                      {"id": f"s{i}", "type": "Sigmoid"}]
-        nodes.append({"id": "out", "type": "Linear", "params": {"out_features": 2}})
-        doc["nodes"] = nodes
-        doc["edges"] = [{"source": a["id"], "target": b["id"]}
-                        for a, b in zip(nodes, nodes[1:], strict=False)]
     health = Insight(trained("spiral_mlp", edit=deep_sigmoid)).health()
     assert "vanishing" in health["nodes"]["fc0"]["badges"]
     assert "vanishing" not in health["nodes"]["out"]["badges"]

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.live import LiveServer, endless, example, make_app, wait_for
+from tests.live import LiveServer, deep_sigmoid, endless, example, make_app, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,19 +39,6 @@ def lstm_sequences(doc):
     doc["nodes"].insert(2, {"id": "last", "type": "Flatten"})
     doc["edges"] = [{"source": "in", "target": "lstm"}, {"source": "lstm", "target": "last"},
                     {"source": "last", "target": "out"}]
-    return doc
-
-
-def deep_sigmoid(doc):
-    """The spiral with 20 Linear+Sigmoid layers: its first layers' gradients vanish."""
-    nodes = [{"id": "in", "type": "Input", "params": {"shape": [2]}}]
-    for i in range(20):
-        nodes += [{"id": f"fc{i}", "type": "Linear", "params": {"out_features": 16}},
-                  {"id": f"s{i}", "type": "Sigmoid"}]
-    nodes.append({"id": "out", "type": "Linear", "params": {"out_features": 2}})
-    doc["nodes"] = nodes
-    doc["edges"] = [{"source": a["id"], "target": b["id"]}
-                    for a, b in zip(nodes, nodes[1:], strict=False)]
     return doc
 
 

@@ -9,11 +9,11 @@ import math
 import os
 import re
 import secrets
-import tempfile
 from array import array
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .errors import DatasetError
 
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -169,22 +169,11 @@ def upload_path(data_dir: str | os.PathLike, upload_id: Any) -> Path:
     return Path(data_dir) / "uploads" / f"{upload_id}.csv"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _sidecar(path: Path, summary: dict, filename: str) -> None:
     st = path.stat()
     meta = {"version": SIDECAR_VERSION, "filename": filename, "size": st.st_size,
             "mtime_ns": st.st_mtime_ns, **summary}
-    _write_atomic(path.with_suffix(".json"), json.dumps(meta).encode())
+    write_atomic(path.with_suffix(".json"), json.dumps(meta).encode())
 
 
 def _public(upload_id: str, summary: dict, filename: str) -> dict:
@@ -207,7 +196,7 @@ def save_upload(data_dir: str | os.PathLike, filename: str, raw_bytes: bytes,
     upload_id = secrets.token_hex(8)
     path = upload_path(data_dir, upload_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, raw_bytes)
+    write_atomic(path, raw_bytes)
     _sidecar(path, summary, filename)
     return _public(upload_id, summary, filename)
 

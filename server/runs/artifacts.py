@@ -6,13 +6,12 @@ torch and the exporters are imported on first use, so a server that never export
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.data.atomic import write_atomic
 from server.runs.run import RunError
 from server.store import Store
 
@@ -51,8 +50,8 @@ def run_onnx(store: Store, run: dict) -> Artifact:
             raise RunError("not_found", f"run {run['id']} has no weights to export{why}")
         network, model = _model(run["document"], store.data_dir, folder / WEIGHTS)
         data, check = _onnx(model, network)
-        _write_atomic(path, data)
-        _write_atomic(meta, json.dumps(check).encode())
+        write_atomic(path, data)
+        write_atomic(meta, json.dumps(check).encode())
     return Artifact(name, "application/octet-stream", path=path, check=check)
 
 
@@ -122,13 +121,3 @@ def _lock(run_id: str) -> threading.Lock:
         return _locks.setdefault(run_id, threading.Lock())
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

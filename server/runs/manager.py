@@ -138,13 +138,17 @@ class RunManager(Watching):
 
     def set_speed(self, run_id: str, token: object, speed: float | None) -> None:
         """Slow motion: at most `speed` steps a second (None: full speed)."""
+        self._set_live(run_id, token, "speed", "set_speed", speed)
+
+    def _set_live(self, run_id: str, token: object, attr: str, command: str, value) -> None:
+        """Keep a setting of a run the token controls and tell its worker, if it has one."""
         with self.lock:
             run = self._owned(run_id, token)
             if run.terminal:
                 raise RunError("conflict", f"run {run_id} has already {run.state}")
-            run.speed = speed
+            setattr(run, attr, value)
             if run.worker is not None:
-                run.worker.send("control", run.id, "set_speed", speed)
+                run.worker.send("control", run.id, command, value)
 
     # -- read by routes ------------------------------------------------------------------------
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
-import tempfile
 import zlib
 from pathlib import Path
+
+from server.data.atomic import write_atomic
 
 FORMAT = "layerlab.timeline"
 VERSION = 1
@@ -88,8 +88,8 @@ class Timeline:
                 "limit": self.limit, "compression": "zlib", "checkpoints": pack(self.checkpoints),
                 "samples": pack(self.samples)}
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / BLOB, zlib.compress(bytes(blob), 1))
-        _write_atomic(folder / META, json.dumps(meta, separators=(",", ":")).encode())
+        write_atomic(folder / BLOB, zlib.compress(bytes(blob), 1))
+        write_atomic(folder / META, json.dumps(meta, separators=(",", ":")).encode())
 
     @classmethod
     def load(cls, folder: Path) -> Timeline | None:
@@ -122,14 +122,3 @@ class Timeline:
         timeline.checkpoints = unpack(meta["checkpoints"])
         timeline.samples = unpack(meta.get("samples"))
         return timeline
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

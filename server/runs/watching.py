@@ -82,13 +82,7 @@ class Watching:
 
     def select(self, run_id: str, token: object, index: int) -> None:
         """Follow fixed sample `index` through a live run's network (token holder only)."""
-        with self.lock:
-            run = self._owned(run_id, token)
-            if run.terminal:
-                raise RunError("conflict", f"run {run_id} has already {run.state}")
-            run.selected = index
-            if run.worker is not None:
-                run.worker.send("control", run.id, "select", index)
+        self._set_live(run_id, token, "selected", "select", index)
 
     def timeline(self, run_id: str) -> list[dict]:
         """A run's checkpoints: step, epoch and time of training of each."""

@@ -73,6 +73,14 @@ def deselect(page: Page) -> None:
     expect(page.locator(".training-form")).to_be_visible()
 
 
+def set_epochs(page: Page, epochs: str) -> None:
+    """Set the training form's epochs ("" trains until stopped) and wait for the design to check."""
+    page.locator(".canvas").focus()
+    page.keyboard.press("Escape")
+    page.fill(".training-form [name=epochs]", epochs)
+    wait_valid(page)
+
+
 def wait_valid(page: Page) -> None:
     expect(page.locator(".statusbar")).to_have_attribute("data-status", "ok", timeout=10_000)
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PageLog, artifact, watch
-from tests.browser.helpers import button, run_state, until_not_running, wait_valid
+from tests.browser.helpers import button, run_state, set_epochs, until_not_running, wait_valid
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 PIXELS = "c => c.toDataURL()"
@@ -31,10 +31,7 @@ def open_example(page, name: str, epochs: str) -> None:
     page.get_by_role("button", name="Examples").click()
     page.get_by_role("menuitem", name=name).click()
     wait_valid(page)
-    page.locator(".canvas").focus()
-    page.keyboard.press("Escape")
-    page.fill(".training-form [name=epochs]", epochs)
-    wait_valid(page)
+    set_epochs(page, epochs)
 
 
 def show_tab(page, tab: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PageLog, artifact, watch
-from tests.browser.helpers import button, until_not_running, wait_points, wait_valid
+from tests.browser.helpers import button, set_epochs, until_not_running, wait_points, wait_valid
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 LAYER_TYPES = "els => els.map(e => e.dataset.layerType)"
@@ -22,10 +22,7 @@ def test_starter_cnn_trains_on_digits(page):
     open_example(page, "LeNet-style CNN")
     expect(page.locator("select[name=dataset]")).to_have_value("digits")
     expect(page.locator('[data-node-id="in"] .node-shape')).to_have_text("[1, 8, 8]")
-    page.locator(".canvas").focus()
-    page.keyboard.press("Escape")
-    page.fill(".training-form [name=epochs]", "4")
-    wait_valid(page)
+    set_epochs(page, "4")
     button(page, "Train").click()
     assert until_not_running(page) == "finished"
     wait_points(page, 2, chart="accuracy")
@@ -37,10 +34,7 @@ def test_starter_cnn_trains_on_digits(page):
 
 def test_audience_page_watches_the_run_read_only(page, context, base_url):
     open_example(page, "Spiral MLP")
-    page.locator(".canvas").focus()
-    page.keyboard.press("Escape")
-    page.fill(".training-form [name=epochs]", "20")
-    wait_valid(page)
+    set_epochs(page, "20")
     button(page, "Train").click()
     assert until_not_running(page) == "finished"
     run_id = page.evaluate("window.layerlab.runClient.runId")
@@ -89,10 +83,7 @@ def test_page_is_readable_and_self_contained(page):
 
 def test_reload_during_training_keeps_the_run_and_its_control(page):
     open_example(page, "Spiral MLP")
-    page.locator(".canvas").focus()
-    page.keyboard.press("Escape")
-    page.fill(".training-form [name=epochs]", "")
-    wait_valid(page)
+    set_epochs(page, "")
     button(page, "Train").click()
     expect(page.locator("[data-run-state]")).to_have_attribute("data-run-state", "running",
                                                               timeout=60_000)

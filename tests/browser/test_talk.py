@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     button,
     points,
     run_state,
+    set_epochs,
     until_not_running,
     wait_points,
     wait_valid,
@@ -344,10 +345,7 @@ def test_page_works_with_no_network(browser, base_url):
         loaded = page.evaluate(
             "[...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
         assert any("Inter" in f for f in loaded), loaded
-        page.locator(".canvas").focus()
-        page.keyboard.press("Escape")
-        page.fill(".training-form [name=epochs]", "20")
-        wait_valid(page)
+        set_epochs(page, "20")
         button(page, "Train").click()
         assert until_not_running(page) == "finished"
         assert points(page) > 0
@@ -363,10 +361,7 @@ def test_page_works_with_no_network(browser, base_url):
 
 def test_share_link_of_a_finished_run_reopens_its_charts(page, context, browser, base_url):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
-    page.locator(".canvas").focus()
-    page.keyboard.press("Escape")
-    page.fill(".training-form [name=epochs]", "20")
-    wait_valid(page)
+    set_epochs(page, "20")
     button(page, "Train").click()
     assert until_not_running(page) == "finished"
     rid = run_id(page)

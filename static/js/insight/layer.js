@@ -201,11 +201,7 @@ export class LayerView {
     const mid = height / 2;
     const bw = w / values.length;
     const colour = divergingColour(top);
-    ctx.strokeStyle = cssVar('--border-strong', '#aaa');
-    ctx.beginPath();
-    ctx.moveTo(0, mid + 0.5);
-    ctx.lineTo(w, mid + 0.5);
-    ctx.stroke();
+    midline(ctx, w, mid);
     values.forEach((v, i) => {
       const len = (v / top) * (mid - 3);
       ctx.fillStyle = css(colour(v * 0.6 + Math.sign(v) * top * 0.4));
@@ -241,11 +237,7 @@ export class LayerView {
     const mid = (top + base) / 2;
     const bw = w / n;
     const colour = divergingColour(scale);
-    ctx.strokeStyle = cssVar('--border-strong', '#aaa');
-    ctx.beginPath();
-    ctx.moveTo(0, mid + 0.5);
-    ctx.lineTo(w, mid + 0.5);
-    ctx.stroke();
+    midline(ctx, w, mid);
     values.forEach((v, i) => {
       const len = (v / scale) * (mid - top);
       ctx.fillStyle = css(colour(v * 0.6 + Math.sign(v) * scale * 0.4));
@@ -367,4 +359,13 @@ function maxAbs(values) {
   let m = 0;
   for (const v of values) m = Math.max(m, Math.abs(v));
   return m || 1;
+}
+
+/** The zero line across a bar chart. */
+function midline(ctx, w, mid) {
+  ctx.strokeStyle = cssVar('--border-strong', '#aaa');
+  ctx.beginPath();
+  ctx.moveTo(0, mid + 0.5);
+  ctx.lineTo(w, mid + 0.5);
+  ctx.stroke();
 }
