@@ -216,24 +216,26 @@ def main() -> None:
         if args.pin:
             os.sched_setaffinity(0, {0})
         server = Server(data, PIN=args.pin)
-        speaker = Client(server.url)
-        speaker_run(server, speaker, None, 2000)  # warm-up: the worker's first run
-        if args.pin:
-            server.pin_workers()
-        audience = Audience(server.url, args.audience, args.pin, args.nice, args.ack)
-        results: dict[int, list[dict]] = {0: [], args.audience: []}
-        for r in range(args.rounds):
-            for n in (0, args.audience):
-                res = speaker_run(server, speaker, audience if n else None, args.steps)
-                results[n].append(res)
-                print(f"round {r + 1}: {n:>3} watchers  {res['rate']:>9,.0f} samples/s  "
-                      f"{res['seconds']:5.1f} s  server CPU {res['server_cpu']:4.0%}  audience CPU "
-                      f"{res['audience_cpu']:4.0%}  worker ran/waited/blocked {res['ran']:4.0%} "
-                      f"{res['waited']:4.0%} {res['blocked']:4.0%}  events {res['events']:,}",
-                      flush=True)
-        audience.close()
-        speaker.sio.disconnect()
-        server.close()
+        try:
+            speaker = Client(server.url)
+            speaker_run(server, speaker, None, 2000)  # warm-up: the worker's first run
+            if args.pin:
+                server.pin_workers()
+            audience = Audience(server.url, args.audience, args.pin, args.nice, args.ack)
+            results: dict[int, list[dict]] = {0: [], args.audience: []}
+            for r in range(args.rounds):
+                for n in (0, args.audience):
+                    res = speaker_run(server, speaker, audience if n else None, args.steps)
+                    results[n].append(res)
+                    print(f"round {r + 1}: {n:>3} watchers  {res['rate']:>9,.0f} samples/s  "
+                          f"{res['seconds']:5.1f} s  server CPU {res['server_cpu']:4.0%}  "
+                          f"audience CPU {res['audience_cpu']:4.0%}  worker ran/waited/blocked "
+                          f"{res['ran']:4.0%} {res['waited']:4.0%} {res['blocked']:4.0%}  "
+                          f"events {res['events']:,}", flush=True)
+            audience.close()
+            speaker.sio.disconnect()
+        finally:
+            server.close()  # also on an error: no server left running
     base = statistics.median(r["rate"] for r in results[0])
     full = statistics.median(r["rate"] for r in results[args.audience])
     print(f"\n{'watchers':>8} | {'median samples/s':>16} | {'server CPU':>10} | "

@@ -3,7 +3,11 @@
 Runs `layerlab serve`'s app in a subprocess (one run at a time) and drives it with a
 python-socketio client that acknowledges every frame, as the page does:
 
-    python bench/bench_insight.py [--rounds 5] [--seconds 10]
+    python bench/bench_insight.py [--rounds 5] [--seconds 10] [--pin]
+
+--pin puts the server and the watcher on CPU 0 and the training worker on the other CPUs, as on
+a server with a core to spare (the page's work is a browser's elsewhere); unpinned, on a 2-CPU
+machine, the three compete for CPU and the ratio in (a) measures that contention too.
 
 (a) training throughput (the run's own samples/s, pauses excluded) of the spiral MLP and the
     digits CNN with every picture on and one watcher, against no watcher (no pictures made);
@@ -41,6 +45,7 @@ class Watcher(Caller):
 
     def __init__(self, url: str):
         self.url = url
+        self.on_paused = lambda: None  # called once each run has a worker, before it trains
         self.sio = socketio_client()
         self.counts = dict.fromkeys(FRAMES, 0)
         self.ended = threading.Event()
@@ -67,6 +72,7 @@ class Watcher(Caller):
         ack = self.call("train", doc)
         run_id, token = ack["run_id"], ack["token"]
         self.call("control", {"run_id": run_id, "token": token, "action": "pause"})
+        self.on_paused()
         if not watched:
             self.call("unwatch", {"run_id": run_id})
         self.call("control", {"run_id": run_id, "token": token, "action": "resume"})
@@ -115,16 +121,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds for (a)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each (b) run")
+    parser.add_argument("--pin", action="store_true",
+                        help="server and watcher on CPU 0, the training worker on the others")
     args = parser.parse_args()
     import tempfile
 
     print(f"# Layerlab insight bench: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
-          f"{platform.python_version()}")
+          f"{platform.python_version()}{', pinned' if args.pin else ''}")
     with tempfile.TemporaryDirectory() as data:
-        server = Server(data)
+        if args.pin:
+            os.sched_setaffinity(0, {0})
+        server = Server(data, PIN=args.pin)
         try:
             watcher = Watcher(server.url)
+            if args.pin:
+                watcher.on_paused = server.pin_workers
             report(watcher, args)
             watcher.sio.disconnect()
         finally:

@@ -30,16 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.live import example, socketio_client  # noqa: E402 - the tests' document and client
+
 
 def spiral(**training) -> dict:
     """The spiral example with some training fields replaced (None removes one)."""
-    doc = json.loads((ROOT / "server/examples/spiral_mlp.layerlab.json").read_text())
-    for key, value in training.items():
-        if value is None:
-            doc["training"].pop(key, None)
-        else:
-            doc["training"][key] = value
-    return doc
+    return example("spiral_mlp", **training)
 
 
 def serve_main(config: str) -> None:
@@ -114,9 +110,7 @@ class Client(Caller):
     """A socket.io client that timestamps every point it receives."""
 
     def __init__(self, url: str):
-        import socketio
-
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio_client()  # in order: a picture's attachments follow its event
         self.latencies: list[float] = []
         self.first_metric = threading.Event()
         self.ended = threading.Event()
@@ -155,7 +149,7 @@ class RawWatcher:
                 frame = self.ws.recv()
                 if frame == "2":
                     self.ws.send("3")  # pong
-                else:
+                elif isinstance(frame, str):  # binary frames are pictures' attachments: skipped
                     self.frames.append((time.time(), frame))
         except Exception:  # noqa: BLE001 - the socket closed: the bench is over
             return
@@ -247,31 +241,33 @@ def main() -> None:
         if args.pin:
             os.sched_setaffinity(0, {0})
         server = Server(data, WORKER_POOL=0, PIN=args.pin)  # no warm worker: spawned on demand
-        owner = Client(server.url)
-        cold = first_metric_seconds(server, owner)
-        if args.pin:
-            server.pin_workers()
-        warm = statistics.median(first_metric_seconds(server, owner) for _ in range(5))
-        print(f"\ntrain -> first run_metrics: cold pool {cold * 1000:.0f} ms, "
-              f"warm pool {warm * 1000:.0f} ms (median of 5)")
-        rows, base = [], None
-        groups = {n: [RawWatcher(server.url) for _ in range(n)] for n in counts}
-        results: dict[int, list] = {n: [] for n in counts}
-        for _ in range(args.repeats):  # interleaved, so drift in machine load hits all alike
+        try:
+            owner = Client(server.url)
+            cold = first_metric_seconds(server, owner)
+            if args.pin:
+                server.pin_workers()
+            warm = statistics.median(first_metric_seconds(server, owner) for _ in range(5))
+            print(f"\ntrain -> first run_metrics: cold pool {cold * 1000:.0f} ms, "
+                  f"warm pool {warm * 1000:.0f} ms (median of 5)")
+            rows, base = [], None
+            groups = {n: [RawWatcher(server.url) for _ in range(n)] for n in counts}
+            results: dict[int, list] = {n: [] for n in counts}
+            for _ in range(args.repeats):  # interleaved, so drift in machine load hits all alike
+                for n in counts:
+                    results[n].append(run_with_watchers(server, owner, groups[n], args.steps))
             for n in counts:
-                results[n].append(run_with_watchers(server, owner, groups[n], args.steps))
-        for n in counts:
-            runs = results[n]
-            rate = statistics.median(r[0] for r in runs)
-            lat = [x for r in runs for x in r[1]]
-            base = base or rate
-            rows.append((n, rate, rate / base, percentile(lat, 50), percentile(lat, 95), len(lat),
-                         statistics.median(r[2] for r in runs),
-                         statistics.median(r[3] for r in runs)))
-            for c in groups[n]:
-                c.close()
-        owner.sio.disconnect()
-        server.close()
+                runs = results[n]
+                rate = statistics.median(r[0] for r in runs)
+                lat = [x for r in runs for x in r[1]]
+                base = base or rate
+                rows.append((n, rate, rate / base, percentile(lat, 50), percentile(lat, 95),
+                             len(lat), statistics.median(r[2] for r in runs),
+                             statistics.median(r[3] for r in runs)))
+                for c in groups[n]:
+                    c.close()
+            owner.sio.disconnect()
+        finally:
+            server.close()  # also on an error: no server left running
     print(f"\n{'watchers':>8} | {'samples/s':>10} | {'ratio':>6} | {'p50 ms':>7} | "
           f"{'p95 ms':>7} | {'points':>7} | {'server CPU':>10} | {'clients CPU':>11}")
     print("-" * 90)
