@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import Client, Server, spiral  # noqa: E402 - a sibling script, not a package
+from bench_server import Client, Server, header, spiral, start_server  # noqa: E402 - a sibling script, not a package
 
 # An event packet from the server: Engine.IO "4", Socket.IO 2 (event) or 5 (binary event, with
 # its attachment count), an optional namespace, then the ack id the server waits for, if any.
@@ -208,14 +207,10 @@ def main() -> None:
     if args.member_of:
         return audience_main(args.member_of, args.audience, args.pin, args.nice, args.ack)
 
-    print(f"# Layerlab audience bench: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
-          f"{platform.python_version()}{', pinned' if args.pin else ''}; {args.audience} watchers, "
-          f"{args.rounds} rounds of {args.steps} steps")
+    print(header("audience", args.pin,
+                 f"; {args.audience} watchers, {args.rounds} rounds of {args.steps} steps"))
     with tempfile.TemporaryDirectory() as data:
-        if args.pin:
-            os.sched_setaffinity(0, {0})
-        server = Server(data, PIN=args.pin)
+        server = start_server(data, args.pin)
         try:
             speaker = Client(server.url)
             speaker_run(server, speaker, None, 2000)  # warm-up: the worker's first run

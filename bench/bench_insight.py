@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import threading
@@ -34,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_server import Caller, Server  # noqa: E402 - the server subprocess, shared
+from bench.bench_server import Caller, header, start_server  # noqa: E402 - the server subprocess, shared
 from tests.live import example, socketio_client  # noqa: E402 - the in-order python-socketio client
 
 FRAMES = ("run_boundary", "run_activations", "run_health", "run_results", "run_weights")
@@ -126,13 +124,9 @@ def main() -> None:
     args = parser.parse_args()
     import tempfile
 
-    print(f"# Layerlab insight bench: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
-          f"{platform.python_version()}{', pinned' if args.pin else ''}")
+    print(header("insight", args.pin))
     with tempfile.TemporaryDirectory() as data:
-        if args.pin:
-            os.sched_setaffinity(0, {0})
-        server = Server(data, PIN=args.pin)
+        server = start_server(data, args.pin)
         try:
             watcher = Watcher(server.url)
             if args.pin:

@@ -89,6 +89,20 @@ class Server:
         self.proc.wait(30)
 
 
+def header(name: str, pin: bool, extra: str = "") -> str:
+    """The first line a bench prints: the machine, its load, and whether it was pinned."""
+    return (f"# Layerlab {name} bench: {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
+            f"{platform.python_version()}{', pinned' if pin else ''}{extra}")
+
+
+def start_server(data_dir: str, pin: bool, **config) -> Server:
+    """The server subprocess; pinned, it and this process (the clients) go to CPU 0."""
+    if pin:
+        os.sched_setaffinity(0, {0})
+    return Server(data_dir, PIN=pin, **config)
+
+
 class Caller:
     """What the bench's socket.io clients share: `sio`, `ended`, and acknowledged calls."""
 
@@ -234,13 +248,9 @@ def main() -> None:
     import tempfile
 
     counts = [int(n) for n in args.watchers.split(",")]
-    print(f"# Layerlab server bench: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python "
-          f"{platform.python_version()}{', pinned' if args.pin else ''}")
+    print(header("server", args.pin))
     with tempfile.TemporaryDirectory() as data:
-        if args.pin:
-            os.sched_setaffinity(0, {0})
-        server = Server(data, WORKER_POOL=0, PIN=args.pin)  # no warm worker: spawned on demand
+        server = start_server(data, args.pin, WORKER_POOL=0)  # no warm worker: spawned on demand
         try:
             owner = Client(server.url)
             cold = first_metric_seconds(server, owner)
