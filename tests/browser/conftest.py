@@ -27,9 +27,12 @@ VIEWPORT = {"width": 1280, "height": 720}
 def browser():
     """A headless Chromium for the whole session."""
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.skip("playwright is not installed (pip install playwright)")
+    # Assertions wait as long as actions do (15 s, not Playwright's 5 s): a loaded 2-CPU CI
+    # machine trains and streams slower, and a wait that ends early is a flaky failure.
+    expect.set_options(timeout=15_000)
     pw = sync_playwright().start()
     kwargs = {"headless": True, "args": ARGS}
     if Path(SYSTEM_CHROMIUM).exists():
