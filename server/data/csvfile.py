@@ -195,7 +195,6 @@ def save_upload(data_dir: str | os.PathLike, filename: str, raw_bytes: bytes,
     filename = Path(str(filename or "upload.csv").replace("\\", "/")).name[:200] or "upload.csv"
     upload_id = secrets.token_hex(8)
     path = upload_path(data_dir, upload_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, raw_bytes)
     _sidecar(path, summary, filename)
     return _public(upload_id, summary, filename)

@@ -87,7 +87,6 @@ class Timeline:
         meta = {"format": FORMAT, "version": VERSION, "interval": self.interval,
                 "limit": self.limit, "compression": "zlib", "checkpoints": pack(self.checkpoints),
                 "samples": pack(self.samples)}
-        folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / BLOB, zlib.compress(bytes(blob), 1))
         write_atomic(folder / META, json.dumps(meta, separators=(",", ":")).encode())
 

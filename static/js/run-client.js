@@ -153,8 +153,7 @@ export class RunClient {
       return ack;
     }
     if (this.runId && this.runId !== runId) this.leave();
-    if (this.runId !== runId) this.designKey = null;
-    this.designKey = ack.design_key || this.designKey;
+    this.designKey = ack.design_key || (this.runId === runId ? this.designKey : null);
     this.runId = runId;
     this.token = token;
     if (token) this.owned = { runId, token };

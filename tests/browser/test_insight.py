@@ -42,6 +42,14 @@ def show_tab(page, tab: str) -> None:
     expect(page.locator(f"#insight-{tab}")).to_be_visible()
 
 
+def enlarge(page, node_id: str):
+    """Click a node's picture once it shows; the enlarged picture (.il-canvas)."""
+    thumb = page.locator(f'[data-node-id="{node_id}"] .node-viz')
+    expect(thumb).to_be_visible(timeout=30_000)
+    thumb.click()
+    return page.locator(".il-canvas")
+
+
 def step_of(locator) -> int:
     return int(locator.get_attribute("data-step") or -1)
 
@@ -68,10 +76,7 @@ def test_the_spiral_boundary_changes_as_training_proceeds(page):
 def test_a_conv_node_shows_its_feature_maps_when_enlarged(page):
     open_example(page, "LeNet-style CNN", "3")
     button(page, "Train").click()
-    thumb = page.locator('[data-node-id="conv1"] .node-viz')
-    expect(thumb).to_be_visible(timeout=30_000)
-    thumb.click()
-    picture = page.locator(".il-canvas")
+    picture = enlarge(page, "conv1")
     expect(picture).to_have_attribute("data-node", "conv1")
     expect(picture).to_have_attribute("data-kind", "maps")
     expect(picture).to_have_attribute("data-tiles", "16")
@@ -197,10 +202,7 @@ def test_a_spiral_sample_picked_on_the_boundary_is_followed_through_the_layers(p
 def test_a_sine_sample_is_followed_from_its_line_plot(page):
     open_example(page, "LSTM on sine", "")
     button(page, "Train").click()
-    thumb = page.locator('[data-node-id="lstm"] .node-viz')
-    expect(thumb).to_be_visible(timeout=30_000)
-    thumb.click()
-    picture = page.locator(".il-canvas")
+    picture = enlarge(page, "lstm")
     expect(picture).to_have_attribute("data-kind", "sequence")  # hidden state over time
     samples = page.locator(".il-sample")
     expect(samples).to_have_count(32)

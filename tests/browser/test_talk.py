@@ -58,6 +58,16 @@ def endless(page) -> None:
     wait_valid(page)
 
 
+def start_slow_run(page) -> str:
+    """An endless run at 100 steps/s (one ArrowLeft), started with Space: one that lasts while
+    people join. Its run id."""
+    endless(page)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Space")
+    expect(run_state(page)).to_have_attribute("data-run-state", "running", timeout=30_000)
+    return run_id(page)
+
+
 def no_speed_error(page) -> None:
     """The server took the speed (a refusal shows as an error toast naming it)."""
     errors = page.locator(".toast-error").all_inner_texts()
@@ -212,11 +222,7 @@ def test_keyboard_drives_a_demo(page):
 
 
 def test_audience_link_qr_code_and_live_view(page, browser, base_url):
-    endless(page)
-    page.keyboard.press("ArrowLeft")  # 100 steps/s: a run that lasts while people join
-    page.keyboard.press("Space")
-    expect(run_state(page)).to_have_attribute("data-run-state", "running", timeout=30_000)
-    rid = run_id(page)
+    rid = start_slow_run(page)
     link = f"{base_url}/run/{rid}"
 
     page.keyboard.press("a")
@@ -263,11 +269,7 @@ def test_audience_link_qr_code_and_live_view(page, browser, base_url):
 
 def test_the_audience_link_follows_the_speaker_to_each_new_run(page, browser, base_url):
     """R, and Train on another design after a run ended, start new runs: /run/<first> follows."""
-    endless(page)
-    page.keyboard.press("ArrowLeft")  # 100 steps/s: runs that last while the phone follows
-    page.keyboard.press("Space")
-    expect(run_state(page)).to_have_attribute("data-run-state", "running", timeout=30_000)
-    first = run_id(page)
+    first = start_slow_run(page)
     speaker_count = page.locator(".run-meta [data-watchers]")
     ctx, phone, log = new_watcher(browser, f"{base_url}/run/{first}", **PHONE)
     late_ctx = None

@@ -6,7 +6,7 @@ import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
 import { boundaryPixels, boundaryValueAt, classRgb, css, gradientCss, legendStops, valueDomain, valueRgb } from './colour.js';
 import { cssVar, label, onScreen, paintPixels, sized, themeRgb } from './draw.js';
-import { sampleTarget, sampleText } from './pictures.js';
+import { planeXY, sampleTarget, sampleText } from './pictures.js';
 
 const PICK_RADIUS = 14; // pixels around a sample that still pick it
 
@@ -123,8 +123,8 @@ export class BoundaryView {
   }
 
   toCanvas(side) {
-    const [x0, x1, y0, y1] = this.extent();
-    return ([x, y]) => [((x - x0) / (x1 - x0)) * side, side - ((y - y0) / (y1 - y0)) * side];
+    const extent = this.extent();
+    return (p) => planeXY(p, extent, side, side);
   }
 
   colourOf(target, domain, background) {

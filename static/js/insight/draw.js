@@ -169,6 +169,12 @@ export function paintDot(ctx, cx, cy, fill, r = 3.5) {
   ctx.stroke();
 }
 
+/** The colour sample `index` is drawn in: its class's, or the accent when it has no class. */
+export function sampleColour(set, index) {
+  const target = sampleTarget(set, index);
+  return set.labels && target != null ? css(classRgb(target)) : cssVar('--accent', '#2457e6');
+}
+
 /**
  * A small canvas showing fixed sample `index` of a sampleSet: its image, its place on the
  * plane (a dot in its class colour), its sequence as a line, or its values as bars.
@@ -179,8 +185,7 @@ export function sampleThumb(set, index, size) {
   const ctx = sized(canvas, size, size);
   ctx.fillStyle = cssVar('--panel-2', '#f5f7fa');
   ctx.fillRect(0, 0, size, size);
-  const target = sampleTarget(set, index);
-  const colour = set.labels && target != null ? css(classRgb(target)) : cssVar('--accent', '#2457e6');
+  const colour = sampleColour(set, index);
   if (set.kind === 'points') {
     const [cx, cy] = planeXY(set.points[index], set.extent || [-1, 1, -1, 1], size, size);
     ctx.strokeStyle = cssVar('--border', '#d9dfe8');

@@ -4,9 +4,8 @@
 
 import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
-import { classRgb, css } from './colour.js';
-import { cssVar, label, paintBits, paintSeries, sampleThumb, sized } from './draw.js';
-import { isBinary, sampleCount, sampleSeries, sampleTarget, sampleText } from './pictures.js';
+import { cssVar, label, paintBits, paintSeries, sampleColour, sampleThumb, sized } from './draw.js';
+import { isBinary, sampleCount, sampleSeries, sampleText } from './pictures.js';
 
 export class FollowedSample {
   /** onPick(index) is called when a sample of the strip is clicked. */
@@ -86,8 +85,7 @@ export class FollowedSample {
       ctx.lineTo(w, Math.round(y(0)) + 0.5);
       ctx.stroke();
     }
-    const t = sampleTarget(set, this.selected);
-    const colour = set.labels && t != null ? css(classRgb(t)) : cssVar('--accent', '#2457e6');
+    const colour = sampleColour(set, this.selected);
     const span = w - left - 14;
     const stepW = span / (next == null ? Math.max(1, steps - 1) : steps);
     paintSeries(ctx, sampleSeries(f, this.selected), lo, hi, left + 7, 4, stepW * (steps - 1), plot, { colour, width: 2 });
@@ -109,8 +107,7 @@ export class FollowedSample {
     const w = this.width;
     const height = 48;
     const ctx = sized(this.sequence, w, height);
-    const t = sampleTarget(this.set, this.selected);
-    const colour = this.set.labels && t != null ? css(classRgb(t)) : cssVar('--accent', '#2457e6');
+    const colour = sampleColour(this.set, this.selected);
     const cell = Math.min(34, w / steps);
     paintBits(ctx, sampleSeries(f, this.selected), 0, 2, cell * steps, 26, { colour, digits: true });
     label(ctx, 'input, t = 1', 0, height - 7, { size: 10.5 });
