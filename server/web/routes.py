@@ -16,7 +16,8 @@ from server.graph import catalog_json, validate
 from server.runs import RunError
 from server.runs.artifacts import Artifact, check_header, export_document, run_onnx, run_weights
 from server.web import previews
-from server.web.errors import ApiError, bad_request, check_document, check_network
+from server.web.errors import ApiError, bad_request, check_network
+from server.web.parse import body_document
 from server.web.services import lab
 
 bp = Blueprint("layerlab", __name__)
@@ -186,14 +187,6 @@ def export():
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def body_document() -> dict:
-    """The request body as a document: JSON, an object, within MAX_DOCUMENT_BYTES."""
-    doc = request.get_json(force=True, silent=True)
-    if doc is None:
-        raise bad_request("the request body must be a JSON document")
-    return check_document(doc, current_app.config["MAX_DOCUMENT_BYTES"])
 
 
 def found(value, what: str, key: str):
