@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from server.data import DatasetError
@@ -18,9 +19,11 @@ STATUS = {
     "bad_request": 400, "invalid_upload": 400, "forbidden": 403, "not_found": 404,
     "method_not_allowed": 405, "conflict": 409, "too_large": 413, "invalid_document": 422,
     "export_failed": 422, "busy": 429, "internal": 500,
-    "unavailable": 503,
+    "unavailable": 503, "unsupported_media_type": 415,
+    "unknown_event": 404,  # Socket.IO only: an event this server does not have
 }
-HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+              415: "unsupported_media_type"}
 
 
 class ApiError(Exception):
@@ -63,35 +66,42 @@ def bad_request(message: str) -> ApiError:
     return ApiError("bad_request", message)
 
 
-def check_document(doc: object, limit: int, what: str = "the document") -> dict:
-    """A payload that must be a network document: a JSON object within the size limit."""
-    if not isinstance(doc, dict):
-        raise bad_request(f"{what} must be a JSON object; got {_kind(doc)}")
-    size = len(json.dumps(doc, separators=(",", ":")))
-    if size > limit:
-        raise bad_request(f"{what} is {size / 2**20:.1f} MiB; the limit is "
-                          f"{limit / 2**20:.1f} MiB")
-    return doc
-
-
 def check_network(doc: dict) -> dict:
     """A design to save: any work in progress, as long as it is a Layerlab network document."""
     if doc.get("format") != FORMAT:
         raise bad_request(f"not a Layerlab network document: format must be '{FORMAT}'; "
-                          f"got {doc.get('format')!r}")
+                          f"got {doc.get('format')!r}"[:300])
     if doc.get("version") != VERSION:
-        raise bad_request(f"unsupported document version {doc.get('version')!r}; this server "
-                          f"reads version {VERSION}")
+        raise bad_request(f"unsupported document version {doc.get('version')!r}"[:120]
+                          + f"; this server reads version {VERSION}")
     return doc
 
 
-def _kind(value: object) -> str:
-    return {list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON out, strict: a NaN or infinite float is written as null, never `NaN`."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        """Strict JSON text; only a value holding a non-finite float is walked."""
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:
+            return super().dumps(finite(obj), allow_nan=False, **kwargs)
+
+
+def finite(value):
+    """`value` with every NaN or infinite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def register(app: Flask) -> None:
-    """JSON errors for every /api/* route; pages keep Flask's own error pages."""
+    """Strict JSON out; JSON errors for every /api/* route; pages keep Flask's error pages."""
+    app.json = StrictJSONProvider(app)
 
     @app.errorhandler(ApiError)
     @app.errorhandler(RunError)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import time
 
 from flask import current_app, request
@@ -17,7 +18,8 @@ from flask_socketio import join_room, leave_room
 from server.graph import validate
 from server.runs import ACTIONS
 from server.web import socketio
-from server.web.errors import api_error, bad_request, check_document
+from server.web.errors import ApiError, api_error, bad_request
+from server.web.parse import RESERVED, Invalid, check_document, check_json
 from server.web.services import lab
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ MAX_SPEED = 10_000  # steps per second; null means full speed
 LR_RANGE = (0.0, 10.0)  # the document's own bounds for optimizer.lr: (0, 10]
 MAX_SAMPLE = 10_000  # largest sample index select_sample takes (the worker clamps further)
 ACK_FIRST = 0.05  # seconds a watcher's greeting frames wait, so that its ack arrives first
+RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what the manager's run ids look like
+EVENTS: list[str] = []  # the events this server answers, for the unknown_event answer
 
 
 def handler(event: str):
@@ -37,11 +41,12 @@ def handler(event: str):
             try:
                 if len(args) != 1:
                     raise bad_request(f"'{event}' takes one JSON argument; got {len(args)}")
-                return fn(args[0])
+                return fn(check_json(args[0], f"the '{event}' payload"))
             except Exception as e:  # noqa: BLE001 - every error becomes an ack, never a crash
                 return api_error(e).ack()
 
         socketio.on(event)(answer)
+        EVENTS.append(event)
         return fn
 
     return wrap
@@ -66,9 +71,10 @@ def on_train(doc):
 @handler("control")
 def on_control(message):
     """Pause, resume, step or stop a run (token holder only)."""
-    msg = fields(message, "control", run_id=str, token=object, action=str, steps=int)
+    msg = fields(message, "control", run_id=RunId, token=Token, action=str, steps=Optional(int))
     if msg["action"] not in ACTIONS:
-        raise bad_request(f"action must be one of {', '.join(ACTIONS)}; got {msg['action']!r}")
+        raise bad_request(f"action must be one of {', '.join(ACTIONS)}; got "
+                          f"{msg['action']!r}"[:300])
     steps = msg.get("steps", 1)
     if not 1 <= steps <= MAX_STEPS:
         raise bad_request(f"steps must be from 1 to {MAX_STEPS:,}; got {steps}")
@@ -79,7 +85,8 @@ def on_control(message):
 @handler("set_hparams")
 def on_set_hparams(message):
     """Change a run's learning rate or speed mid-run (token holder only)."""
-    msg = fields(message, "set_hparams", run_id=str, token=object, lr=float, speed=float)
+    msg = fields(message, "set_hparams", run_id=RunId, token=Token, lr=Optional(float),
+                 speed=Optional(float, null=True))
     lr, speed = msg.get("lr"), msg.get("speed")
     if lr is not None and not (math.isfinite(lr) and LR_RANGE[0] < lr <= LR_RANGE[1]):
         raise bad_request(f"lr must be a number in (0, 10]; got {lr}")
@@ -97,7 +104,7 @@ def on_set_hparams(message):
 def on_watch(message):
     """Join a run's room read-only; the ack carries its status, whole history, design and
     where its owner went on to (next_run_id, latest_run_id)."""
-    msg = fields(message, "watch", run_id=str)
+    msg = fields(message, "watch", run_id=RunId)
     manager = lab().manager
     status, history, about = manager.watch(msg["run_id"], join_room, request.sid)
     after_ack(manager.greet, msg["run_id"], request.sid)
@@ -107,10 +114,8 @@ def on_watch(message):
 @handler("follow_on")
 def on_follow_on(message):
     """Link a run to the next one its owner started (both tokens): its watchers move on."""
-    msg = fields(message, "follow_on", run_id=str, token=object, next_run_id=str,
-                 next_token=object)
-    if not msg.get("next_run_id"):
-        raise bad_request("'follow_on' needs a next_run_id")
+    msg = fields(message, "follow_on", run_id=RunId, token=Token, next_run_id=RunId,
+                 next_token=Token)
     lab().manager.follow_on(msg["run_id"], msg.get("token"), msg["next_run_id"],
                             msg.get("next_token"))
     return {"ok": True}
@@ -119,7 +124,7 @@ def on_follow_on(message):
 @handler("unwatch")
 def on_unwatch(message):
     """Leave a run's room: its pictures stop when nobody else watches."""
-    msg = fields(message, "unwatch", run_id=str)
+    msg = fields(message, "unwatch", run_id=RunId)
     leave_room(msg["run_id"])
     lab().manager.leave(request.sid, msg["run_id"])
     return {"ok": True}
@@ -128,28 +133,38 @@ def on_unwatch(message):
 @handler("select_sample")
 def on_select_sample(message):
     """Follow one of the fixed validation samples through the network (token holder only)."""
-    msg = fields(message, "select_sample", run_id=str, token=object, index=int)
-    index = msg.get("index")
-    if index is None or not 0 <= index < MAX_SAMPLE:
-        raise bad_request(f"index must be a sample number from 0; got {index!r}"[:300])
-    lab().manager.select(msg["run_id"], msg.get("token"), index)
+    msg = fields(message, "select_sample", run_id=RunId, token=Token, index=int)
+    if not 0 <= msg["index"] < MAX_SAMPLE:
+        raise bad_request(f"index must be a sample number from 0 to {MAX_SAMPLE - 1}; "
+                          f"got {msg['index']}")
+    lab().manager.select(msg["run_id"], msg.get("token"), msg["index"])
     return {"ok": True}
 
 
 @handler("timeline")
 def on_timeline(message):
     """A run's checkpoints: step, epoch and time of each (anyone with the run id)."""
-    msg = fields(message, "timeline", run_id=str)
+    msg = fields(message, "timeline", run_id=RunId)
     return {"ok": True, "checkpoints": lab().manager.timeline(msg["run_id"])}
 
 
 @handler("seek")
 def on_seek(message):
     """The pictures of the last checkpoint at or before a step (anyone with the run id)."""
-    msg = fields(message, "seek", run_id=str, step=int)
-    if msg.get("step") is None:
-        raise bad_request("'seek' needs a step")
+    msg = fields(message, "seek", run_id=RunId, step=int)
     return lab().manager.seek(msg["run_id"], msg["step"])
+
+
+@socketio.on("*")
+def on_unknown(event, *args):
+    """Any other event: an unreadable payload's error, or unknown_event naming the events."""
+    if args and isinstance(args[0], Invalid):
+        return bad_request(args[0].message).ack()
+    name = event.removeprefix(RESERVED) if isinstance(event, str) else ""
+    what = "is reserved for the connection itself" if event.startswith(RESERVED) else (
+        "is not an event of this server")
+    return ApiError("unknown_event", f"{name[:64]!r} {what}; the events are "
+                    f"{', '.join(EVENTS)}").ack()
 
 
 @socketio.on("disconnect")
@@ -175,23 +190,53 @@ def after_ack(fn, *args) -> None:
     socketio.start_background_task(later)
 
 
-def fields(message, event: str, **types) -> dict:
-    """Check a message's fields: an object, known keys, right types; run_id required."""
+class Optional:
+    """A field a message may leave out; with null=True it may also be null."""
+
+    def __init__(self, kind, null: bool = False):
+        self.kind, self.null = kind, null
+
+
+RunId = "run id"  # a required string that looks like a run id
+Token = "token"  # a run's secret: optional, and any value that is not it is refused (forbidden)
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+
+
+def fields(message, event: str, **spec) -> dict:
+    """Check a message's fields: an object, known keys, each required one present and every
+    one of its type (null refused unless the field says otherwise)."""
     if not isinstance(message, dict):
         raise bad_request(f"'{event}' takes a JSON object like {{\"run_id\": ...}}")
-    unknown = sorted(set(message) - set(types))
+    unknown = sorted(set(message) - set(spec))
     if unknown:
-        raise bad_request(f"'{event}' takes {', '.join(types)}; unknown field {unknown[0]!r}")
-    if "run_id" not in message:
-        raise bad_request(f"'{event}' needs a run_id")
-    for key, kind in types.items():
-        value = message.get(key)
-        if value is None or kind is object:
+        raise bad_request(f"'{event}' takes {', '.join(spec)}; unknown field "
+                          f"{unknown[0][:64]!r}")
+    for key, kind in spec.items():
+        optional = isinstance(kind, Optional) or kind is Token
+        if key not in message:
+            if optional:
+                continue
+            raise bad_request(f"'{event}' needs a {key} ({TYPE_NAMES.get(kind, 'a string')})")
+        value = message[key]
+        if kind is Token or (value is None and isinstance(kind, Optional) and kind.null):
             continue
-        ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
-        if not ok or isinstance(value, bool):
-            raise bad_request(f"{key} must be {TYPE_NAMES[kind]}; got {value!r}"[:300])
+        check_field(key, value, kind.kind if isinstance(kind, Optional) else kind)
     return message
 
 
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+def check_field(key: str, value, kind) -> None:
+    """Refuse a value (null included) that is not of the field's kind, naming the field."""
+    if kind is RunId:
+        if not (isinstance(value, str) and RUN_ID.match(value)):
+            raise bad_request(f"{key} must be a run id (1 to 64 letters, digits, _ or -); got "
+                              f"{shown(value)}")
+        return
+    ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+    if not ok or isinstance(value, bool):
+        raise bad_request(f"{key} must be {TYPE_NAMES[kind]}; got {shown(value)}")
+
+
+def shown(value) -> str:
+    """A value as a message quotes it: JSON, cut short."""
+    text = "null" if value is None else repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
