@@ -168,11 +168,12 @@ def test_binary_data_in_a_message_field_is_refused(sio):
             "binary data")
 
 
-@pytest.mark.parametrize("event", ["no_such_event", "message", "json", "connect", "disconnect"])
+@pytest.mark.parametrize("event", ["no_such_event", "message", "json", "connect", "disconnect",
+                                   "*"])
 def test_unknown_and_reserved_events_get_an_error_ack(sio, event):
     ack = refused(sio.call(event, {"run_id": "r"}, timeout=5), "unknown_event", "watch",
                   "validate")
-    assert ("reserved" in ack["message"]) == (event in ("connect", "disconnect")), ack
+    assert ("reserves" in ack["message"]) == (event in ("connect", "disconnect", "*")), ack
     assert sio.call("validate", example(), timeout=5)["ok"]
 
 

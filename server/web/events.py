@@ -161,7 +161,7 @@ def on_unknown(event, *args):
     if args and isinstance(args[0], Invalid):
         return bad_request(args[0].message).ack()
     name = event.removeprefix(RESERVED) if isinstance(event, str) else ""
-    what = "is reserved for the connection itself" if event.startswith(RESERVED) else (
+    what = "is a name Socket.IO reserves" if event.startswith(RESERVED) else (
         "is not an event of this server")
     return ApiError("unknown_event", f"{name[:64]!r} {what}; the events are "
                     f"{', '.join(EVENTS)}").ack()

@@ -19,7 +19,7 @@ MAX_DEPTH = 64  # most levels of nested arrays and objects; documents need about
 MAX_NUMBER = 2**53  # largest magnitude of a number: beyond it JavaScript loses integers
 JSON_TYPES = "application/json"
 RESERVED = "reserved:"  # prefix of a client-sent event named like connect or disconnect
-RESERVED_EVENTS = ("connect", "connect_error", "disconnect")
+RESERVED_EVENTS = ("connect", "connect_error", "disconnect", "*")  # "*" names the catch-all
 EVENT_NAME = re.compile(r'\s*\[\s*"([A-Za-z0-9_:.-]{1,64})"')
 
 
