@@ -7,7 +7,6 @@ problem is: never a RecursionError, a TypeError from a bytes value, or a NaN kep
 from __future__ import annotations
 
 import json
-import math
 import re
 
 from flask import current_app, request
@@ -16,6 +15,7 @@ from socketio import packet
 from server.web.errors import ApiError, bad_request, finite
 
 MAX_DEPTH = 64  # most levels of nested arrays and objects; documents need about 6
+CONTAINERS = (dict, list)
 MAX_NUMBER = 2**53  # largest magnitude of a number: beyond it JavaScript loses integers
 JSON_TYPES = "application/json"
 RESERVED = "reserved:"  # prefix of a client-sent event named like connect or disconnect
@@ -38,16 +38,10 @@ class Invalid:
         self.event = event
 
 
-def _number(text: str):
-    if len(text) > 24:  # long before int() spends time on it or hits its digit limit
-        return BadNumber(text)
-    value = float(text) if any(c in text for c in ".eE") else int(text)
-    return value if math.isfinite(value) and abs(value) <= MAX_NUMBER else BadNumber(text)
-
-
 def _decode(text: str):
-    """json.loads with NaN, Infinity and huge numbers kept aside as BadNumber."""
-    return json.loads(text, parse_constant=BadNumber, parse_float=_number, parse_int=_number)
+    """json.loads with NaN and Infinity kept aside as BadNumber (numbers are checked after)."""
+    # No parse_int/parse_float hooks: a Python call per number makes a 4 MiB body take seconds.
+    return json.loads(text, parse_constant=BadNumber)
 
 
 def parse_json(text: str | bytes, what: str = "the document"):
@@ -62,31 +56,65 @@ def parse_json(text: str | bytes, what: str = "the document"):
     except RecursionError:
         raise bad_request(f"{what} is nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as e:
+        if "integer string conversion" in str(e):
+            raise bad_request(f"{what} holds a number of more than 4,300 digits") from None
         raise bad_request(f"{what} is not a JSON document: {e}"[:300]) from None
     return check_json(value, what)
 
 
 def check_json(value, what: str = "the document"):
     """`value` if it is plain JSON within the bounds; else a bad_request naming the field."""
+    if not _plain(value):
+        _refuse(value, what)
+    return value
+
+
+def _plain(value) -> bool:
+    """Whether a value is plain JSON within the bounds: the fast check, level by level."""
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return False
+        below = []
+        for node in level:
+            kind = type(node)
+            if kind is dict:
+                node = node.values()
+            elif kind is not list:
+                return _problem(node) is None
+            for item in node:
+                kind = type(item)
+                if kind is str or kind is bool or item is None:
+                    continue
+                if kind is int or kind is float:
+                    if -MAX_NUMBER <= item <= MAX_NUMBER:  # False for NaN too
+                        continue
+                    return False
+                if kind is dict or kind is list:
+                    below.append(item)
+                    continue
+                return False
+        level = below
+    return True
+
+
+def _refuse(value, what: str) -> None:
+    """Raise the bad_request for the first problem in a value _plain refused, naming where."""
     problem = _problem(value)
     if problem:
         raise bad_request(f"{what} {problem}"[:300])
-    if problem is None:
-        return value
     stack = [(value, ())]
     while stack:
         node, path = stack.pop()
         if len(path) >= MAX_DEPTH:
             raise bad_request(f"{where(what, path)} is nested more than {MAX_DEPTH} levels deep")
         for key, item in node.items() if type(node) is dict else enumerate(node):
-            kind = type(item)
-            if kind is dict or kind is list:
+            problem = _problem(item)
+            if problem == "":
                 stack.append((item, (*path, key)))
-            elif kind is not str and item is not None and kind is not bool:
-                problem = _problem(item)
-                if problem:
-                    raise bad_request(f"{where(what, (*path, key))} {problem}"[:300])
-    return value
+            elif problem:
+                raise bad_request(f"{where(what, (*path, key))} {problem}"[:300])
 
 
 def _problem(value) -> str | None:
@@ -95,9 +123,11 @@ def _problem(value) -> str | None:
     if kind is dict or kind is list:
         return ""
     if kind is int or kind is float:
-        if math.isfinite(value) and abs(value) <= MAX_NUMBER:
+        if -MAX_NUMBER <= value <= MAX_NUMBER:  # False for NaN; no float() of a huge int
             return None
-        return f"is {value}: numbers must be finite and at most 2**53 in magnitude"
+        text = str(value)
+        text = text if len(text) <= 24 else f"{text[:12]}… ({len(text)} digits)"
+        return f"is {text}: numbers must be finite and at most 2**53 in magnitude"
     if value is None or kind is str or kind is bool:
         return None
     if isinstance(value, BadNumber):
@@ -126,10 +156,10 @@ def where(what: str, path: tuple) -> str:
 
 
 def check_document(doc: object, limit: int, what: str = "the document") -> dict:
-    """A payload that must be a network document: a JSON object within the size limit."""
+    """A payload (already through check_json) that must be a network document: a JSON object
+    within the size limit."""
     if not isinstance(doc, dict):
         raise bad_request(f"{what} must be a JSON object; got {_kind(doc)}")
-    check_json(doc, what)
     size = len(json.dumps(doc, separators=(",", ":")))
     if size > limit:
         raise bad_request(f"{what} is {size / 2**20:.1f} MiB; the limit is "
@@ -228,14 +258,18 @@ def event_data(data) -> list:
 
 def bounded(value):
     """`value`, or an Invalid if it nests deeper than MAX_DEPTH (before the library recurses)."""
-    if type(value) is not dict and type(value) is not list:
-        return value
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        below = []
+        for node in level:
+            kind = type(node)
+            if kind is dict:
+                node = node.values()
+            elif kind is not list:
+                continue
+            below += [v for v in node if type(v) in CONTAINERS]
+        if below and depth >= MAX_DEPTH:
             return Invalid(f"the payload is nested more than {MAX_DEPTH} levels deep")
-        for item in node.values() if type(node) is dict else node:
-            if type(item) is dict or type(item) is list:
-                stack.append((item, depth + 1))
+        level = below
     return value
