@@ -71,7 +71,7 @@ class Fuzz:
         self.url = line.split()[-1].rstrip("/")
         self.answers: Counter = Counter()  # (target, outcome) -> count
         self.slow: list[tuple[float, str]] = []
-        self.slowest = 0.0
+        self.slowest = 0.0  # seconds of the slowest answer held to ANSWER_WITHIN
         self.problems: list[str] = []
         self.done: set[str] = set()
         self.started = time.monotonic()
@@ -93,7 +93,8 @@ class Fuzz:
 
     def judge(self, target: str, answer, seconds: float, what, limit=ANSWER_WITHIN) -> None:
         """Tally one answer; note anything the issue forbids."""
-        self.slowest = max(self.slowest, seconds)
+        if limit == ANSWER_WITHIN:
+            self.slowest = max(self.slowest, seconds)
         if seconds > limit:
             self.slow.append((seconds, f"{target}: {str(what)[:200]}"))
         if not isinstance(answer, dict) or not isinstance(answer.get("ok", False), bool):
@@ -173,7 +174,7 @@ RAW = st.one_of(
 def mutated(draw, base: dict):
     """`base` with up to three of its values replaced, removed or joined by unknown keys."""
     doc = json.loads(json.dumps(base))
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(0, 3))):  # 0: well-formed, to reach the layers below
         paths = list(walk(doc))
         if not paths:
             break
@@ -329,7 +330,7 @@ def test_after_the_fuzz_everything_still_answers(fuzz):
     for (target, outcome), n in fuzz.answers.items():
         outcomes[outcome] += n
         targets[target if target in fuzz.done or target.startswith("/") else "unknown"] += n
-    print(f"\nfuzz: {fuzz.total():,} answers in {seconds:.0f} s, the slowest in "
+    print(f"\nfuzz: {fuzz.total():,} answers in {seconds:.0f} s, the slowest refusal in "
           f"{fuzz.slowest:.2f} s; by target {dict(targets)}; by outcome {dict(outcomes)}")
     assert not fuzz.problems, fuzz.problems[:5]
     assert not fuzz.slow, sorted(fuzz.slow, reverse=True)[:5]
