@@ -101,6 +101,8 @@ def _plain(value) -> bool:
 
 def _refuse(value, what: str) -> None:
     """Raise the bad_request for the first problem in a value _plain refused, naming where."""
+    if isinstance(value, Invalid):
+        raise bad_request(value.message)
     problem = _problem(value)
     if problem:
         raise bad_request(f"{what} {problem}"[:300])
