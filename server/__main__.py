@@ -204,10 +204,11 @@ def cmd_export(args) -> int:
 # -- serve ------------------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
-    """layerlab serve [--host 127.0.0.1] [--port 5000] [--data-dir DIR]."""
+    """layerlab serve [--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--allowed-hosts ...]."""
     from server.web.serve import serve
 
-    serve(args.host, args.port, args.data_dir)
+    serve(args.host, args.port, args.data_dir, allowed_hosts=args.allowed_hosts,
+          allowed_origins=args.allowed_origins, behind_proxy=args.behind_proxy)
     return EXIT_OK
 
 
@@ -231,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--data-dir", default=None, help="where designs and runs are kept")
+    serve.add_argument("--allowed-hosts", default="", metavar="NAMES",
+                       help="more names this server answers to, comma separated (loopback "
+                       "names always; with --host 0.0.0.0 also this machine's name and "
+                       "addresses; '*' any name: unsafe, opens DNS rebinding)")
+    serve.add_argument("--allowed-origins", default="", metavar="ORIGINS",
+                       help="other page origins that may change state, e.g. https://lab.example")
+    serve.add_argument("--behind-proxy", type=int, default=0, metavar="N", nargs="?", const=1,
+                       help="believe X-Forwarded-For/Proto/Host/Port from N proxies in front")
     serve.set_defaults(func=cmd_serve)
 
     def doc_command(name: str, func, help_: str) -> argparse.ArgumentParser:

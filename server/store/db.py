@@ -7,7 +7,9 @@ the process (not of the machine), and every write below commits before it return
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
 import sqlite3
 import threading
 import time
@@ -21,7 +23,8 @@ CREATE TABLE IF NOT EXISTS designs (
     name TEXT NOT NULL,
     document TEXT NOT NULL,        -- the network document as JSON
     created REAL NOT NULL,         -- unix time
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    owner_hash TEXT                -- sha256 of the owner secret; NULL: saved before owners
 );
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -46,13 +49,23 @@ CREATE TABLE IF NOT EXISTS points (
     data TEXT NOT NULL             -- one run_metrics point as JSON
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, seq);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,          -- the remote address that sent it (per-client quotas)
+    bytes INTEGER NOT NULL,
+    created REAL NOT NULL
+);
 """
 # Added after the first release: databases made before them gain the columns when opened.
-MIGRATIONS = (("runs", "design_key", "TEXT"), ("runs", "next_run_id", "TEXT"))
-INDEXES = "CREATE INDEX IF NOT EXISTS runs_by_design ON runs (design_key, created);"
+MIGRATIONS = (("runs", "design_key", "TEXT"), ("runs", "next_run_id", "TEXT"),
+              ("designs", "owner_hash", "TEXT"))
+INDEXES = """CREATE INDEX IF NOT EXISTS runs_by_design ON runs (design_key, created);
+CREATE INDEX IF NOT EXISTS designs_by_owner ON designs (owner_hash, updated);
+CREATE INDEX IF NOT EXISTS uploads_by_client ON uploads (client);"""
 TERMINAL = ("finished", "stopped", "failed")
 RUN_FIELDS = ("status", "device", "step", "epoch", "message", "finished", "summary")
 MAX_CHAIN = 10_000  # links followed at most from one run (links never make a loop; a guard)
+SIZE_CACHE_SECONDS = 5.0  # how long one walk of the data folder's size is reused
 
 
 class StoreError(Exception):
@@ -107,22 +120,40 @@ class Store:
 
     # -- designs -------------------------------------------------------------------------------
 
-    def list_designs(self) -> list[dict]:
-        """Every saved design, newest first, without documents."""
-        rows = self._read("SELECT id, name, created, updated FROM designs ORDER BY updated DESC")
+    def list_designs(self, owner_hashes: list[str] | None = None) -> list[dict]:
+        """Designs newest first, without documents: every one, or those of some owners."""
+        if owner_hashes is not None and not owner_hashes:
+            return []
+        marks = ", ".join("?" * len(owner_hashes or ()))
+        where = f"WHERE owner_hash IN ({marks})" if owner_hashes else ""
+        rows = self._read(f"SELECT id, name, created, updated FROM designs {where} "
+                          f"ORDER BY updated DESC", tuple(owner_hashes or ()))
         return [dict(r) for r in rows]
 
     def get_design(self, design_id: str) -> dict | None:
-        """One design with its document, or None."""
-        rows = self._read("SELECT * FROM designs WHERE id = ?", (design_id,))
+        """One design with its document, or None (its owner_hash is not part of it)."""
+        rows = self._read("SELECT id, name, document, created, updated FROM designs "
+                          "WHERE id = ?", (design_id,))
         return _design(rows[0]) if rows else None
 
-    def create_design(self, document: dict) -> dict:
+    def design_owner(self, design_id: str) -> tuple[bool, str | None]:
+        """(whether the design exists, its owner_hash or None)."""
+        rows = self._read("SELECT owner_hash FROM designs WHERE id = ?", (design_id,))
+        return (True, rows[0]["owner_hash"]) if rows else (False, None)
+
+    def owner_usage(self, owner_hash: str) -> tuple[int, int]:
+        """(designs, bytes of their documents) one owner keeps."""
+        row = self._read("SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(document)), 0) AS b "
+                         "FROM designs WHERE owner_hash = ?", (owner_hash,))[0]
+        return row["n"], row["b"]
+
+    def create_design(self, document: dict, owner_hash: str | None = None) -> dict:
         """Save a new design; returns it with its id."""
         design_id, now = secrets.token_urlsafe(6), time.time()
         with self._tx() as db:
-            db.execute("INSERT INTO designs VALUES (?, ?, ?, ?, ?)",
-                       (design_id, _name(document), json.dumps(document), now, now))
+            db.execute("INSERT INTO designs (id, name, document, created, updated, owner_hash) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (design_id, _name(document), json.dumps(document), now, now, owner_hash))
         return self.get_design(design_id)
 
     def update_design(self, design_id: str, document: dict) -> dict | None:
@@ -136,6 +167,40 @@ class Store:
         """Delete a design; False when there was none."""
         with self._tx() as db:
             return db.execute("DELETE FROM designs WHERE id = ?", (design_id,)).rowcount > 0
+
+    # -- uploads and stored bytes --------------------------------------------------------------
+
+    def add_upload(self, upload_id: str, client: str, size: int) -> None:
+        """Record who sent an upload (per-client quotas)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)",
+                       (upload_id, client, size, time.time()))
+
+    def client_uploads(self, client: str) -> tuple[int, int]:
+        """(uploads, their bytes) one client has sent."""
+        row = self._read("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM uploads "
+                         "WHERE client = ?", (client,))[0]
+        return row["n"], row["b"]
+
+    def stored_bytes(self) -> int:
+        """The data folder's size in bytes (one walk reused for a few seconds)."""
+        now = time.monotonic()
+        cached = getattr(self, "_size", None)
+        if cached and now - cached[0] < SIZE_CACHE_SECONDS:
+            return cached[1]
+        total = 0
+        for folder, _dirs, files in os.walk(self.data_dir):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_size
+                except OSError:
+                    pass  # removed while walking
+        self._size = (now, total)
+        return total
+
+    def forget_size(self) -> None:
+        """The next stored_bytes walks again (after a write that matters)."""
+        self._size = None
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -218,6 +283,16 @@ class Store:
         """A run's whole metric history, in order."""
         rows = self._read("SELECT data FROM points WHERE run_id = ? ORDER BY seq", (run_id,))
         return [json.loads(r["data"]) for r in rows]
+
+    def delete_run(self, run_id: str) -> bool:
+        """Delete an ended run: its points, its row and its folder; False when there was none."""
+        with self._tx() as db:
+            db.execute("DELETE FROM points WHERE run_id = ?", (run_id,))
+            db.execute("UPDATE runs SET next_run_id = NULL WHERE next_run_id = ?", (run_id,))
+            gone = db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        self.forget_size()
+        return gone
 
     def mark_interrupted(self) -> list[str]:
         """Runs left unfinished by a server that died: mark them failed; returns their ids."""

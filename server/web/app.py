@@ -13,7 +13,7 @@ from server.data import default_data_dir
 from server.runs import ManagerConfig, RunManager
 from server.runs.visuals import KINDS
 from server.store import Store
-from server.web import errors, events, routes, socketio  # noqa: F401 - events registers handlers
+from server.web import errors, events, guard, routes, socketio  # noqa: F401 - events registers
 from server.web.services import Layerlab
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder, with templates/ and static/
@@ -50,6 +50,17 @@ DEFAULTS = {
     "TIMELINE_INTERVAL": 1.0,  # seconds of training between two timeline checkpoints
     "TIMELINE_MAX": 200,  # checkpoints kept per run (every other one dropped when full)
     "TEMPLATE_FOLDER": None,  # where index.html is; None: the project's templates/
+    # Who may reach the server (docs/SECURITY.md). Loopback names are always allowed.
+    "ALLOWED_HOSTS": [],  # more Host names ("lab.example", ".example.org"; "*": any, unsafe)
+    "ALLOWED_ORIGINS": [],  # more page origins that may change state ("https://lab.example")
+    "TRUST_PROXY": 0,  # proxies in front whose X-Forwarded-For/Proto/Host/Port are believed
+    # Stored things: each refusal names its setting.
+    "MAX_DESIGNS_PER_OWNER": 200,  # designs one browser (owner secret) keeps
+    "MAX_DESIGN_BYTES_PER_OWNER": 50 * 2**20,  # their documents' bytes together
+    "MAX_UPLOADS_PER_CLIENT": 50,  # CSV uploads one remote address keeps
+    "MAX_UPLOAD_BYTES_PER_CLIENT": 200 * 2**20,  # their bytes together
+    "MAX_STORED_BYTES": 10 * 2**30,  # the data folder's size past which new designs and
+    # uploads are refused (507 storage_full); None: no limit
 }
 
 
@@ -66,7 +77,11 @@ def build_app(test_config: dict | None = None) -> Flask:
     # Socket.IO drops a connection whose message passes this; up to it, handlers refuse an
     # oversize document with a readable bad_request instead.
     socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * limit + 2**16)
+    # Wrapped after Socket.IO's own WSGI app, so the Host and Origin checks cover Engine.IO's
+    # handshake, polling and websocket upgrade as well as the routes.
+    gate = guard.install(app)
     server = socketio.server
+    server.eio.cors_allowed_origins = gate.origin_allowed  # never a CORS grant to a foreign page
     lock = serialize_sends(server)
 
     def emit(event: str, payload, to: str, callback=None) -> None:

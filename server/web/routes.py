@@ -6,6 +6,7 @@ import functools
 import io
 import json
 import re
+import secrets
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
@@ -15,6 +16,7 @@ from server.data import dataset_catalog, save_upload
 from server.graph import catalog_json, validate
 from server.runs import RunError
 from server.runs.artifacts import Artifact, check_header, export_document, run_onnx, run_weights
+from server.runs.run import hash_token, token_matches
 from server.web import previews
 from server.web.errors import ApiError, bad_request, check_network
 from server.web.parse import body_document
@@ -99,33 +101,51 @@ def validate_document():
 
 @bp.get("/api/designs")
 def list_designs():
-    """Saved designs, newest first, without their documents."""
-    return jsonify(lab().store.list_designs())
+    """The designs of the owner secrets in X-Layerlab-Owner (comma separated), newest first."""
+    return jsonify(lab().store.list_designs([hash_token(t) for t in owner_secrets()]))
 
 
 @bp.post("/api/designs")
 def create_design():
-    """Save a new design (work in progress with graph errors is kept too)."""
-    design = lab().store.create_design(check_network(body_document()))
+    """Save a new design (work in progress too); answers its `owner` secret, once."""
+    doc = check_network(body_document())
+    store, config = lab().store, current_app.config
+    owner = secrets.token_urlsafe(24)
+    presented = [t for t in owner_secrets() if len(t) >= 16]
+    if presented:  # the browser's own secret: its designs count together against its quota
+        owner = presented[0]
+    owner_hash = hash_token(owner)
+    count, size = store.owner_usage(owner_hash)
+    if count >= config["MAX_DESIGNS_PER_OWNER"]:
+        raise quota(f"this browser keeps {count} designs, the most allowed; delete some first",
+                    "MAX_DESIGNS_PER_OWNER")
+    if size + len(json.dumps(doc)) > config["MAX_DESIGN_BYTES_PER_OWNER"]:
+        raise quota(f"this browser's designs would pass "
+                    f"{config['MAX_DESIGN_BYTES_PER_OWNER'] / 2**20:.0f} MiB together; delete "
+                    "some first", "MAX_DESIGN_BYTES_PER_OWNER")
+    check_storage()
+    design = {**store.create_design(doc, owner_hash), "owner": owner}
     return jsonify(design), 201, {"Location": f"/api/designs/{design['id']}"}
 
 
 @bp.get("/api/designs/<design_id>")
 def get_design(design_id: str):
-    """One saved design with its document."""
+    """One saved design with its document (open to anyone with the id: share links)."""
     return jsonify(found(lab().store.get_design(design_id), "design", design_id))
 
 
 @bp.put("/api/designs/<design_id>")
 def update_design(design_id: str):
-    """Replace a saved design's document."""
+    """Replace a saved design's document (its owner only)."""
     doc = check_network(body_document())
+    owned_design(design_id)
     return jsonify(found(lab().store.update_design(design_id, doc), "design", design_id))
 
 
 @bp.delete("/api/designs/<design_id>")
 def delete_design(design_id: str):
-    """Delete a saved design."""
+    """Delete a saved design (its owner only)."""
+    owned_design(design_id)
     if not lab().store.delete_design(design_id):
         raise ApiError("not_found", f"there is no design {design_id!r}")
     return "", 204
@@ -137,12 +157,30 @@ def delete_design(design_id: str):
 @bp.post("/api/uploads")
 def upload():
     """A CSV table as multipart field `file`; returns its upload id, columns and preview."""
-    request.max_content_length = current_app.config["MAX_UPLOAD_BYTES"] + 2**16
+    config = current_app.config
+    request.max_content_length = config["MAX_UPLOAD_BYTES"] + 2**16
+    if request.mimetype != "multipart/form-data":
+        raise ApiError("unsupported_media_type", "send the CSV file as multipart/form-data "
+                       f"(field 'file'), not {request.mimetype or 'no Content-Type'}")
+    client = request.remote_addr or "unknown"
+    store = lab().store
+    count, size = store.client_uploads(client)
+    if count >= config["MAX_UPLOADS_PER_CLIENT"]:
+        raise quota(f"{client} has uploaded {count} files, the most allowed",
+                    "MAX_UPLOADS_PER_CLIENT")
+    check_storage()
     file = request.files.get("file")
     if file is None:
         raise bad_request("send the CSV file as the multipart form field 'file'")
-    summary = save_upload(lab().data_dir, file.filename or "upload.csv", file.read(),
-                          max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    raw = file.read()
+    if size + len(raw) > config["MAX_UPLOAD_BYTES_PER_CLIENT"]:
+        raise quota(f"{client}'s uploads would pass "
+                    f"{config['MAX_UPLOAD_BYTES_PER_CLIENT'] / 2**20:.0f} MiB together",
+                    "MAX_UPLOAD_BYTES_PER_CLIENT")
+    summary = save_upload(lab().data_dir, file.filename or "upload.csv", raw,
+                          max_bytes=config["MAX_UPLOAD_BYTES"])
+    store.add_upload(summary["upload_id"], client, len(raw))
+    store.forget_size()
     return jsonify(summary), 201
 
 
@@ -163,6 +201,19 @@ def list_runs():
 def get_run(run_id: str):
     """A run's status, config, final result and metric history."""
     return jsonify(lab().manager.details(run_id))
+
+
+@bp.delete("/api/runs/<run_id>")
+def delete_run(run_id: str):
+    """Delete an ended run, its history and files; needs its token in X-Layerlab-Token."""
+    row = found(lab().store.get_run(run_id), "run", run_id)
+    if not token_matches(request.headers.get("X-Layerlab-Token", ""), row["token_hash"]):
+        raise ApiError("forbidden", f"run {run_id} can be deleted only with its token, in the "
+                       "X-Layerlab-Token header (the page that started it holds it)")
+    if lab().manager.is_live(run_id):
+        raise RunError("conflict", f"run {run_id} is still {row['status']}; stop it first")
+    lab().store.delete_run(run_id)
+    return "", 204
 
 
 @bp.get("/api/runs/<run_id>/model.onnx")
@@ -187,6 +238,49 @@ def export():
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def owner_secrets() -> list[str]:
+    """The owner secrets a browser sent in X-Layerlab-Owner (comma separated, at most 500)."""
+    header = request.headers.get("X-Layerlab-Owner", "")[:64 * 500]
+    return [t for t in (p.strip() for p in header.split(",")) if 0 < len(t) <= 64][:500]
+
+
+def owned_design(design_id: str) -> None:
+    """Refuse (403) unless the request holds the design's owner secret."""
+    exists, owner_hash = lab().store.design_owner(design_id)
+    if not exists:
+        raise ApiError("not_found", f"there is no design {design_id!r}")
+    if owner_hash is None:
+        raise ApiError("forbidden", f"design {design_id} was saved before designs had owners "
+                       "and cannot be changed; save it as a new design instead")
+    if not any(token_matches(t, owner_hash) for t in owner_secrets()):
+        raise ApiError("forbidden", f"design {design_id} belongs to another browser: send its "
+                       "owner secret in X-Layerlab-Owner, or save it as a new design (a copy)")
+
+
+class LimitError(ApiError):
+    """A stored-things limit: 429 quota_exceeded (one client's) or 507 storage_full (the disk's)."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status for this code."""
+        return 507 if self.code == "storage_full" else 429
+
+
+def quota(message: str, setting: str) -> ApiError:
+    """A quota refusal naming the setting that sets the limit."""
+    return LimitError("quota_exceeded", f"{message} (setting {setting})",
+                      [{"field": setting, "message": "limit reached"}])
+
+
+def check_storage() -> None:
+    """Refuse (507 storage_full) new stored things once the data folder passes its limit."""
+    limit = current_app.config["MAX_STORED_BYTES"]
+    if limit is not None and lab().store.stored_bytes() >= limit:
+        raise LimitError("storage_full", f"the server's data folder holds more than "
+                       f"{limit / 2**20:.0f} MiB (setting MAX_STORED_BYTES); delete runs or "
+                       "designs first", [{"field": "MAX_STORED_BYTES", "message": "limit reached"}])
 
 
 def found(value, what: str, key: str):

@@ -9,16 +9,22 @@ import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-WILDCARDS = ("", "0.0.0.0", "::")
+from server.web.guard import WILDCARDS, machine_addresses, split_list
 
 
-def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None, *,
+          allowed_hosts: str = "", allowed_origins: str = "", behind_proxy: int = 0) -> None:
     """Serve until interrupted; runs in progress are then stopped and recorded."""
     from server import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per polling request
-    app = create_app({"DATA_DIR": data_dir})
+    hosts = split_list(allowed_hosts)
+    own = machine_addresses() if host in WILDCARDS else []
+    # On every interface a classroom's phones open http://<this machine's address>:port/, so
+    # this machine's own name and addresses are allowed too (a rebinding page cannot use them).
+    app = create_app({"DATA_DIR": data_dir, "ALLOWED_HOSTS": [*hosts, *own, *extra_host(host)],
+                      "ALLOWED_ORIGINS": split_list(allowed_origins), "TRUST_PROXY": behind_proxy})
     services = app.extensions["layerlab"]
     try:
         server = make_wsgi_server(host, port, app)
@@ -29,6 +35,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None
         raise SystemExit(1) from None
     services.manager.warm_up()  # workers import torch while the first page loads
     print(f"Layerlab running at {url(host, server.port)}", flush=True)
+    if own:
+        print(f"answering to {', '.join(own)} and loopback; other names (a DNS name, a proxy's) "
+              "need --allowed-hosts", file=sys.stderr, flush=True)
     print(f"data in {services.data_dir}; press Ctrl-C to stop", file=sys.stderr, flush=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
@@ -65,6 +74,11 @@ def url(host: str, port: int) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/"
+
+
+def extra_host(host: str) -> list[str]:
+    """The address given to --host, when it is one name: a browser opens it by that name."""
+    return [] if host in WILDCARDS else [host]
 
 
 def _interrupt(signum, frame) -> None:
