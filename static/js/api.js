@@ -26,6 +26,54 @@ async function request(method, url, body, { raw = false, headers = {} } = {}) {
   return raw ? res : res.json();
 }
 
+const OWNERS_KEY = 'layerlab.owners.v1'; // {design id: owner secret} of designs this browser made
+const TOKENS_KEY = 'layerlab.run-tokens.v1'; // {run id: token} of runs this browser started
+const KEPT = 500; // entries kept per map (oldest dropped)
+
+function readMap(key) {
+  try {
+    const map = JSON.parse(localStorage.getItem(key) || '{}');
+    return map && typeof map === 'object' && !Array.isArray(map) ? map : {};
+  } catch { return {}; }
+}
+
+function remember(key, id, secret) {
+  if (!id || typeof secret !== 'string') return;
+  const map = readMap(key);
+  delete map[id];
+  map[id] = secret;
+  const ids = Object.keys(map);
+  ids.slice(0, Math.max(0, ids.length - KEPT)).forEach((old) => delete map[old]);
+  try { localStorage.setItem(key, JSON.stringify(map)); } catch { /* best effort */ }
+}
+
+function forget(key, id) {
+  const map = readMap(key);
+  if (!(id in map)) return;
+  delete map[id];
+  try { localStorage.setItem(key, JSON.stringify(map)); } catch { /* best effort */ }
+}
+
+/** The owner secret of a design this browser saved (null: someone else's, or unknown). */
+export const designOwner = (id) => readMap(OWNERS_KEY)[id] ?? null;
+/** Keep a run's token so its earlier runs can be deleted from this page later. */
+export const rememberRunToken = (runId, token) => remember(TOKENS_KEY, runId, token);
+/** The token of a run this browser started, or null. */
+export const runToken = (runId) => readMap(TOKENS_KEY)[runId] ?? null;
+
+function browserOwner() {
+  const secrets = Object.values(readMap(OWNERS_KEY));
+  return secrets.length ? { 'X-Layerlab-Owner': secrets[secrets.length - 1] } : {};
+}
+
+async function createDesign(doc) {
+  const body = await request('POST', '/api/designs', doc, { headers: browserOwner() });
+  remember(OWNERS_KEY, body?.id, body?.owner);
+  return body;
+}
+
+const owned = (id) => ({ headers: designOwner(id) ? { 'X-Layerlab-Owner': designOwner(id) } : {} });
+
 export const api = {
   layers: () => request('GET', '/api/layers'),
   datasets: () => request('GET', '/api/datasets'),
@@ -37,8 +85,17 @@ export const api = {
     const q = query.toString();
     return request('GET', `${url}${q ? `?${q}` : ''}`);
   },
-  createDesign: (doc) => request('POST', '/api/designs', doc),
-  updateDesign: (id, doc) => request('PUT', `/api/designs/${encodeURIComponent(id)}`, doc),
+  createDesign,
+  updateDesign: (id, doc) => request('PUT', `/api/designs/${encodeURIComponent(id)}`, doc, owned(id)),
+  deleteDesign: async (id) => {
+    await request('DELETE', `/api/designs/${encodeURIComponent(id)}`, undefined, { ...owned(id), raw: true });
+    forget(OWNERS_KEY, id);
+  },
+  deleteRun: async (id) => {
+    await request('DELETE', `/api/runs/${encodeURIComponent(id)}`, undefined,
+      { headers: { 'X-Layerlab-Token': runToken(id) || '' }, raw: true });
+    forget(TOKENS_KEY, id);
+  },
   getDesign: (id) => request('GET', `/api/designs/${encodeURIComponent(id)}`),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
   runs: (designKey, limit = 20) => request('GET', `/api/runs?design_key=${encodeURIComponent(designKey)}&limit=${limit}`),

@@ -1,7 +1,7 @@
 // The design as a file: New, Examples, Save (server), Share link, Download / Upload of the
 // .layerlab.json document, and Export (ONNX with the ONNX Runtime check, PyTorch source).
 
-import { api, attachmentName, designDocument, designId } from './api.js';
+import { ApiError, api, attachmentName, designDocument, designId, designOwner } from './api.js';
 import { downloadBlob, h, toast } from './dom.js';
 import { emptyDocument, moveNodes, normalizeDocument, setPath } from './graph.js';
 import { tidyLayout } from './layout.js';
@@ -64,21 +64,58 @@ export function fillExamples(app, menu, button) {
   });
 }
 
-/** Save to the server; the URL becomes /#design=<id> so a reload or a share opens it. */
+/**
+ * Save to the server; the URL becomes /#design=<id> so a reload or a share opens it. A design
+ * this browser did not make (a share link) is saved as a new design of its own: the sharer's
+ * stays as it was.
+ */
 export async function save(app) {
   const doc = app.store.doc;
   try {
-    const body = app.designId ? await api.updateDesign(app.designId, doc) : await api.createDesign(doc);
+    let body = null;
+    let copied = false;
+    if (app.designId && designOwner(app.designId)) {
+      try {
+        body = await api.updateDesign(app.designId, doc);
+      } catch (err) {
+        if (!(err instanceof ApiError && (err.status === 403 || err.status === 404))) throw err;
+      }
+    }
+    if (!body) {
+      copied = Boolean(app.designId);
+      body = await api.createDesign(doc);
+    }
     const id = designId(body) || app.designId;
     app.designId = id;
     app.savedJson = JSON.stringify(doc);
     if (id) history.replaceState(null, '', `${location.pathname}${location.search}#design=${encodeURIComponent(id)}`);
     app.onSaved?.();
-    toast(`Saved “${doc.name}”`, { kind: 'ok' });
+    toast(copied ? `Saved as your own copy of “${doc.name}”; the shared design is unchanged`
+      : `Saved “${doc.name}”`, { kind: 'ok' });
     return id;
   } catch (err) {
     toast(`Could not save: ${err.message}`, { kind: 'error', timeout: 8000 });
     return null;
+  }
+}
+
+/** Delete the open design from the server (this browser's own only); the editor keeps it. */
+export async function deleteDesign(app) {
+  const id = app.designId;
+  if (!id || !designOwner(id)) {
+    toast('Only a design saved from this browser can be deleted.', { kind: 'error' });
+    return false;
+  }
+  try {
+    await api.deleteDesign(id);
+    app.designId = null;
+    app.savedJson = null;
+    history.replaceState(null, '', `${location.pathname}${location.search}`);
+    toast(`Deleted the saved “${app.store.doc.name}”; it stays open here until you close it`, { kind: 'ok' });
+    return true;
+  } catch (err) {
+    toast(`Could not delete: ${err.message}`, { kind: 'error', timeout: 8000 });
+    return false;
   }
 }
 

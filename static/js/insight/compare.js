@@ -1,12 +1,22 @@
 // Compare runs: the loss curves of earlier runs of the same design (GET /api/runs?design_key=)
 // over this run's, each with its settings (what differs from this run in bold); toggle per run.
+// A run this browser started (its token kept) can be deleted here, with its history and files.
 
-import { h, setAttr, setText } from '../dom.js';
+import { api as http, rememberRunToken, runToken } from '../api.js';
+import { h, setAttr, setText, toast } from '../dom.js';
+import { loadRun } from '../persist.js';
 import { metric } from '../format.js';
 import { cssVar } from './draw.js';
 import { CORE, RUN_COLOURS, ago, joinCurves, lossCurve, resultText, settingsDiff, settingsOf } from './runs.js';
 
 const SHOWN_AT_FIRST = 3; // earlier runs drawn without asking
+const LIVE = new Set(['queued', 'starting', 'running', 'paused']); // stopped before deleting
+
+/** The page keeps the token of its last run only; remember each one for deleting it later. */
+function keepLastToken() {
+  const last = typeof localStorage === 'undefined' ? null : loadRun(localStorage);
+  if (last?.runId && last?.token) rememberRunToken(last.runId, last.token);
+}
 
 export class CompareView {
   /** api: {list(designKey), run(runId)}; current(column) -> this run's history points. */
@@ -44,6 +54,7 @@ export class CompareView {
 
   /** A new run (or none): its design's earlier runs are listed when the tab is shown. */
   setRun({ runId, designKey, training }) {
+    keepLastToken();
     const same = designKey && designKey === this.designKey;
     this.runId = runId;
     this.designKey = designKey;
@@ -56,6 +67,7 @@ export class CompareView {
   }
 
   async load() {
+    keepLastToken();
     if (!this.designKey) {
       this.render();
       return;
@@ -109,19 +121,44 @@ export class CompareView {
         await this.history(run.run_id);
         this.draw();
       });
-      return h('label', { class: 'ic-run', role: 'listitem', dataset: { compareRun: run.run_id } }, box,
-        h('i', { class: 'ic-swatch', style: { background: this.colour(run.run_id) } }),
-        h('span', { class: 'ic-run-text' },
-          h('span', { class: 'ic-run-title' }, h('b', {}, run.run_id), ` · ${ago(run.created, now)} · ${run.status}`),
-          h('span', { class: 'ic-run-settings' }, settingsOf(run.training).filter((s) => CORE.has(s.key) || differs.has(s.key))
-            .map((s) => h(differs.has(s.key) ? 'b' : 'span', { title: differs.has(s.key) ? 'differs from this run' : null }, s.text))),
-          h('span', { class: 'ic-run-result' }, resultText(run.summary))));
+      const removable = runToken(run.run_id) && !LIVE.has(run.status);
+      return h('label', { class: 'ic-run', role: 'listitem', dataset: { compareRun: run.run_id },
+        style: removable ? { gridTemplateColumns: 'auto auto minmax(0, 1fr) auto' } : null }, box,
+      h('i', { class: 'ic-swatch', style: { background: this.colour(run.run_id) } }),
+      h('span', { class: 'ic-run-text' },
+        h('span', { class: 'ic-run-title' }, h('b', {}, run.run_id), ` · ${ago(run.created, now)} · ${run.status}`),
+        h('span', { class: 'ic-run-settings' }, settingsOf(run.training).filter((s) => CORE.has(s.key) || differs.has(s.key))
+          .map((s) => h(differs.has(s.key) ? 'b' : 'span', { title: differs.has(s.key) ? 'differs from this run' : null }, s.text))),
+        h('span', { class: 'ic-run-result' }, resultText(run.summary))),
+      removable ? this.deleteButton(run) : null);
     }));
     this.mine.hidden = !this.designKey;
     this.mine.replaceChildren(h('i', { class: 'ic-swatch ic-swatch-this' }), h('span', { class: 'ic-run-text' },
       h('span', { class: 'ic-run-title' }, h('b', {}, 'This run'), this.runId ? ` · ${this.runId}` : ''),
       h('span', { class: 'ic-run-settings' }, settingsOf(this.training).filter((s) => CORE.has(s.key) || s.key === 'seed')
         .map((s) => h('span', {}, s.text)))));
+  }
+
+  /** A button that deletes a run this browser started, after asking. */
+  deleteButton(run) {
+    return h('button', { type: 'button', class: 'btn btn-ghost btn-danger ic-run-delete', title: 'Delete this run, its history and its trained weights',
+      'aria-label': `Delete run ${run.run_id}`, dataset: { deleteRun: run.run_id }, style: { padding: '2px 8px', fontSize: '12.5px' },
+      onclick: async (e) => {
+        e.preventDefault();
+        e.stopPropagation();
+        if (!window.confirm(`Delete run ${run.run_id}? Its history and trained weights are removed for good.`)) return;
+        try {
+          await http.deleteRun(run.run_id);
+          this.runs = this.runs.filter((r) => r.run_id !== run.run_id);
+          this.shown.delete(run.run_id);
+          this.histories.delete(run.run_id);
+          this.render();
+          this.draw();
+          toast(`Deleted run ${run.run_id}`, { kind: 'ok' });
+        } catch (err) {
+          toast(`Could not delete run ${run.run_id}: ${err.message}`, { kind: 'error', timeout: 8000 });
+        }
+      } }, 'Delete');
   }
 
   chartSize() {
