@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import VIEWPORT, PageLog, artifact, wait_ready, watch
-from tests.browser.helpers import button, drag_layer, new_design
+from tests.browser.helpers import (
+    button,
+    drag_layer,
+    new_design,
+    run_state,
+    set_epochs,
+    until_not_running,
+    wait_valid,
+)
 
 TIMEOUT = 10
 
@@ -61,3 +70,28 @@ def test_saving_a_shared_design_makes_a_copy(page, browser, base_url):
     assert original in page.url
     assert requests.get(f"{base_url}/api/designs/{original}",
                         timeout=TIMEOUT).json()["name"] == "Still the sharer's"
+
+
+@pytest.mark.timeout(180)
+def test_a_run_this_browser_started_is_deleted_from_the_runs_tab(page, base_url):
+    page.get_by_role("button", name="Examples").click()
+    page.get_by_role("menuitem", name="Spiral MLP").click()
+    wait_valid(page)
+    set_epochs(page, "5")
+    button(page, "Train").click()
+    assert until_not_running(page) == "finished"
+    first = page.evaluate("window.layerlab.runClient.runId")
+    button(page, "Train").click()
+    expect(run_state(page)).not_to_have_attribute("data-run-state", "finished")
+    assert until_not_running(page) == "finished"
+    if not page.locator(".insight").is_visible():
+        button(page, "Insight").click()
+    page.locator('.insight-tab[data-tab="runs"]').click()
+    row = page.locator(f'[data-compare-run="{first}"]')
+    expect(row).to_be_visible(timeout=20_000)
+    page.screenshot(path=str(artifact("ownership-delete-run.png")))
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=f"Delete run {first}").click()
+    expect(row).to_have_count(0)
+    expect(page.locator(".toast").filter(has_text=f"Deleted run {first}")).to_be_visible()
+    assert requests.get(f"{base_url}/api/runs/{first}", timeout=TIMEOUT).status_code == 404
