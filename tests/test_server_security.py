@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.live import LiveServer, endless, example, make_app
+from tests.live import ROOT, LiveServer, endless, example, make_app, wait_for
 
 DOC = {"format": "layerlab.network", "version": 1, "name": "Mine",
        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [2]}}], "edges": []}
@@ -308,3 +312,35 @@ def test_uploads_must_be_multipart(serve):
     plain = requests.post(f"{live.url}/api/uploads", data=io.BytesIO(CSV), timeout=TIMEOUT,
                           headers={"Content-Type": "text/csv"})
     assert plain.status_code == 415
+
+
+def test_layerlab_serve_allowed_hosts_flag(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", "0",
+                             "--data-dir", str(tmp_path / "data"),
+                             "--allowed-hosts", "lab.example, other.example"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+        line = wait_for(lambda: next((x for x in lines if "running at" in x), None), 60,
+                        "the server's address")
+        url = line.split("running at ")[1].strip().rstrip("/")
+        port = url.rsplit(":", 1)[1]
+        for name in ("lab.example", "other.example", "localhost"):
+            assert requests.get(f"{url}/api/health", headers={"Host": f"{name}:{port}"},
+                                timeout=TIMEOUT).status_code == 200
+        forbidden(requests.get(f"{url}/api/health", headers={"Host": "evil.example"},
+                               timeout=TIMEOUT))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_a_wildcard_host_allows_this_machines_own_names():
+    import socket
+
+    from server.web.guard import machine_addresses
+
+    names = machine_addresses()
+    assert socket.gethostname().lower() in names
