@@ -286,6 +286,11 @@ def test_design_quotas_name_their_setting(serve):
     big = {**DOC, "description": "x" * len(json.dumps(DOC)) * 4}
     too_big = requests.post(f"{url}/api/designs", json=big, timeout=TIMEOUT)
     assert too_big.status_code == 429 and "MAX_DESIGN_BYTES_PER_OWNER" in too_big.text
+    first = requests.get(f"{url}/api/designs", headers=mine, timeout=TIMEOUT).json()[0]["id"]
+    grown = requests.put(f"{url}/api/designs/{first}", json=big, headers=mine, timeout=TIMEOUT)
+    assert grown.status_code == 429 and "MAX_DESIGN_BYTES_PER_OWNER" in grown.text
+    assert requests.put(f"{url}/api/designs/{first}", json={**DOC, "name": "Same size"},
+                        headers=mine, timeout=TIMEOUT).status_code == 200  # at the count limit
 
 
 def test_upload_quotas_and_a_full_data_folder(serve):

@@ -141,10 +141,11 @@ class Store:
         rows = self._read("SELECT owner_hash FROM designs WHERE id = ?", (design_id,))
         return (True, rows[0]["owner_hash"]) if rows else (False, None)
 
-    def owner_usage(self, owner_hash: str) -> tuple[int, int]:
-        """(designs, bytes of their documents) one owner keeps."""
+    def owner_usage(self, owner_hash: str, besides: str = "") -> tuple[int, int]:
+        """(designs, bytes of their documents) one owner keeps, besides one design."""
         row = self._read("SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(document)), 0) AS b "
-                         "FROM designs WHERE owner_hash = ?", (owner_hash,))[0]
+                         "FROM designs WHERE owner_hash = ? AND id != ?",
+                         (owner_hash, besides))[0]
         return row["n"], row["b"]
 
     def create_design(self, document: dict, owner_hash: str | None = None) -> dict:
@@ -176,10 +177,10 @@ class Store:
             db.execute("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)",
                        (upload_id, client, size, time.time()))
 
-    def client_uploads(self, client: str) -> tuple[int, int]:
-        """(uploads, their bytes) one client has sent."""
+    def client_uploads(self, client: str, since: float = 0.0) -> tuple[int, int]:
+        """(uploads, their bytes) one client has sent since a unix time."""
         row = self._read("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM uploads "
-                         "WHERE client = ?", (client,))[0]
+                         "WHERE client = ? AND created >= ?", (client, since))[0]
         return row["n"], row["b"]
 
     def stored_bytes(self) -> int:

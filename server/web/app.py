@@ -57,8 +57,9 @@ DEFAULTS = {
     # Stored things: each refusal names its setting.
     "MAX_DESIGNS_PER_OWNER": 200,  # designs one browser (owner secret) keeps
     "MAX_DESIGN_BYTES_PER_OWNER": 50 * 2**20,  # their documents' bytes together
-    "MAX_UPLOADS_PER_CLIENT": 50,  # CSV uploads one remote address keeps
+    "MAX_UPLOADS_PER_CLIENT": 50,  # CSV uploads one remote address sends per window
     "MAX_UPLOAD_BYTES_PER_CLIENT": 200 * 2**20,  # their bytes together
+    "UPLOAD_QUOTA_HOURS": 24.0,  # the window (uploads stay; MAX_STORED_BYTES bounds the disk)
     "MAX_STORED_BYTES": 10 * 2**30,  # the data folder's size past which new designs and
     # uploads are refused (507 storage_full); None: no limit
 }

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import secrets
+import time
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
@@ -109,20 +110,13 @@ def list_designs():
 def create_design():
     """Save a new design (work in progress too); answers its `owner` secret, once."""
     doc = check_network(body_document())
-    store, config = lab().store, current_app.config
+    store = lab().store
     owner = secrets.token_urlsafe(24)
     presented = [t for t in owner_secrets() if len(t) >= 16]
     if presented:  # the browser's own secret: its designs count together against its quota
         owner = presented[0]
     owner_hash = hash_token(owner)
-    count, size = store.owner_usage(owner_hash)
-    if count >= config["MAX_DESIGNS_PER_OWNER"]:
-        raise quota(f"this browser keeps {count} designs, the most allowed; delete some first",
-                    "MAX_DESIGNS_PER_OWNER")
-    if size + len(json.dumps(doc)) > config["MAX_DESIGN_BYTES_PER_OWNER"]:
-        raise quota(f"this browser's designs would pass "
-                    f"{config['MAX_DESIGN_BYTES_PER_OWNER'] / 2**20:.0f} MiB together; delete "
-                    "some first", "MAX_DESIGN_BYTES_PER_OWNER")
+    check_design_quota(owner_hash, doc)
     check_storage()
     design = {**store.create_design(doc, owner_hash), "owner": owner}
     return jsonify(design), 201, {"Location": f"/api/designs/{design['id']}"}
@@ -138,7 +132,7 @@ def get_design(design_id: str):
 def update_design(design_id: str):
     """Replace a saved design's document (its owner only)."""
     doc = check_network(body_document())
-    owned_design(design_id)
+    check_design_quota(owned_design(design_id), doc, design_id)
     return jsonify(found(lab().store.update_design(design_id, doc), "design", design_id))
 
 
@@ -164,9 +158,10 @@ def upload():
                        f"(field 'file'), not {request.mimetype or 'no Content-Type'}")
     client = request.remote_addr or "unknown"
     store = lab().store
-    count, size = store.client_uploads(client)
+    hours = config["UPLOAD_QUOTA_HOURS"]
+    count, size = store.client_uploads(client, time.time() - hours * 3600)
     if count >= config["MAX_UPLOADS_PER_CLIENT"]:
-        raise quota(f"{client} has uploaded {count} files, the most allowed",
+        raise quota(f"{client} has uploaded {count} files in {hours:g} hours, the most allowed",
                     "MAX_UPLOADS_PER_CLIENT")
     check_storage()
     file = request.files.get("file")
@@ -246,8 +241,8 @@ def owner_secrets() -> list[str]:
     return [t for t in (p.strip() for p in header.split(",")) if 0 < len(t) <= 64][:500]
 
 
-def owned_design(design_id: str) -> None:
-    """Refuse (403) unless the request holds the design's owner secret."""
+def owned_design(design_id: str) -> str:
+    """The design's owner_hash; refused (403) unless the request holds its owner secret."""
     exists, owner_hash = lab().store.design_owner(design_id)
     if not exists:
         raise ApiError("not_found", f"there is no design {design_id!r}")
@@ -257,6 +252,20 @@ def owned_design(design_id: str) -> None:
     if not any(token_matches(t, owner_hash) for t in owner_secrets()):
         raise ApiError("forbidden", f"design {design_id} belongs to another browser: send its "
                        "owner secret in X-Layerlab-Owner, or save it as a new design (a copy)")
+    return owner_hash
+
+
+def check_design_quota(owner_hash: str, doc: dict, replacing: str = "") -> None:
+    """Refuse a design that would pass its owner's count or bytes (`replacing`: a PUT's id)."""
+    config = current_app.config
+    count, size = lab().store.owner_usage(owner_hash, replacing)
+    if not replacing and count >= config["MAX_DESIGNS_PER_OWNER"]:
+        raise quota(f"this browser keeps {count} designs, the most allowed; delete some first",
+                    "MAX_DESIGNS_PER_OWNER")
+    if size + len(json.dumps(doc)) > config["MAX_DESIGN_BYTES_PER_OWNER"]:
+        raise quota(f"this browser's designs would pass "
+                    f"{config['MAX_DESIGN_BYTES_PER_OWNER'] / 2**20:.0f} MiB together; delete "
+                    "some first", "MAX_DESIGN_BYTES_PER_OWNER")
 
 
 class LimitError(ApiError):
