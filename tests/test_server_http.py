@@ -51,11 +51,14 @@ def test_designs_crud(client):
     design = created.get_json()
     assert created.headers["Location"] == f"/api/designs/{design['id']}"
     assert design["name"] == "Work in progress" and design["document"] == DOC  # errors kept
-    assert [d["id"] for d in client.get("/api/designs").get_json()] == [design["id"]]
+    own = {"X-Layerlab-Owner": design["owner"]}
+    listed = client.get("/api/designs", headers=own).get_json()
+    assert [d["id"] for d in listed] == [design["id"]]
     renamed = {**DOC, "name": "Done"}
-    assert client.put(f"/api/designs/{design['id']}", json=renamed).get_json()["name"] == "Done"
+    changed = client.put(f"/api/designs/{design['id']}", json=renamed, headers=own)
+    assert changed.get_json()["name"] == "Done"
     assert client.get(f"/api/designs/{design['id']}").get_json()["document"] == renamed
-    assert client.delete(f"/api/designs/{design['id']}").status_code == 204
+    assert client.delete(f"/api/designs/{design['id']}", headers=own).status_code == 204
     assert_error(client.get(f"/api/designs/{design['id']}"), 404, "not_found", design["id"])
     assert_error(client.delete(f"/api/designs/{design['id']}"), 404, "not_found")
     assert_error(client.put("/api/designs/nope", json=DOC), 404, "not_found", "nope")

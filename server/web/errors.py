@@ -19,7 +19,7 @@ STATUS = {
     "bad_request": 400, "invalid_upload": 400, "forbidden": 403, "not_found": 404,
     "method_not_allowed": 405, "conflict": 409, "too_large": 413, "invalid_document": 422,
     "export_failed": 422, "busy": 429, "internal": 500,
-    "unavailable": 503, "unsupported_media_type": 415,
+    "unavailable": 503, "unsupported_media_type": 415, "quota_exceeded": 429, "storage_full": 507,
     "unknown_event": 404,  # Socket.IO only: an event this server does not have
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",

@@ -268,18 +268,9 @@ def check_design_quota(owner_hash: str, doc: dict, replacing: str = "") -> None:
                     "some first", "MAX_DESIGN_BYTES_PER_OWNER")
 
 
-class LimitError(ApiError):
-    """A stored-things limit: 429 quota_exceeded (one client's) or 507 storage_full (the disk's)."""
-
-    @property
-    def status(self) -> int:
-        """The HTTP status for this code."""
-        return 507 if self.code == "storage_full" else 429
-
-
 def quota(message: str, setting: str) -> ApiError:
     """A quota refusal naming the setting that sets the limit."""
-    return LimitError("quota_exceeded", f"{message} (setting {setting})",
+    return ApiError("quota_exceeded", f"{message} (setting {setting})",
                       [{"field": setting, "message": "limit reached"}])
 
 
@@ -287,7 +278,7 @@ def check_storage() -> None:
     """Refuse (507 storage_full) new stored things once the data folder passes its limit."""
     limit = current_app.config["MAX_STORED_BYTES"]
     if limit is not None and lab().store.stored_bytes() >= limit:
-        raise LimitError("storage_full", f"the server's data folder holds more than "
+        raise ApiError("storage_full", f"the server's data folder holds more than "
                        f"{limit / 2**20:.0f} MiB (setting MAX_STORED_BYTES); delete runs or "
                        "designs first", [{"field": "MAX_STORED_BYTES", "message": "limit reached"}])
 
