@@ -349,3 +349,13 @@ def test_a_wildcard_host_allows_this_machines_own_names():
 
     names = machine_addresses()
     assert socket.gethostname().lower() in names
+
+
+def test_on_every_interface_this_machines_own_addresses_name_it():
+    from server.web.guard import Guard
+
+    every = Guard(None, own_addresses=True)
+    assert every.host_allowed("127.0.0.2:5000")  # any address this machine binds
+    assert not every.host_allowed("192.0.2.7:5000")  # TEST-NET: no machine's address
+    assert not every.host_allowed("evil.example:5000")  # names still need --allowed-hosts
+    assert not Guard(None).host_allowed("127.0.0.2:5000")

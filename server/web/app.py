@@ -53,6 +53,7 @@ DEFAULTS = {
     # Who may reach the server (docs/SECURITY.md). Loopback names are always allowed.
     "ALLOWED_HOSTS": [],  # more Host names ("lab.example", ".example.org"; "*": any, unsafe)
     "ALLOWED_ORIGINS": [],  # more page origins that may change state ("https://lab.example")
+    "OWN_ADDRESSES": False,  # this machine's own IP addresses as Host too (serve on 0.0.0.0)
     "TRUST_PROXY": 0,  # proxies in front whose X-Forwarded-For/Proto/Host/Port are believed
     # Stored things: each refusal names its setting.
     "MAX_DESIGNS_PER_OWNER": 200,  # designs one browser (owner secret) keeps

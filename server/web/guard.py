@@ -10,6 +10,8 @@ from no page and pass.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import os
 import socket
@@ -54,22 +56,16 @@ def machine_addresses() -> list[str]:
             names.add(info[4][0].split("%")[0])
     except OSError:
         pass
-    # The address other machines reach: the one the default route leaves from (nothing is sent).
-    for family, target in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.connect((target, 9))
-                names.add(s.getsockname()[0].split("%")[0])
-        except OSError:
-            pass
     return sorted(names)
 
 
 class Guard:
     """Refuse (403 forbidden) a foreign Host, and a foreign Origin wherever it matters."""
 
-    def __init__(self, app, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()):
+    def __init__(self, app, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = (),
+                 own_addresses: bool = False):
         self.app = app
+        self.own_addresses = own_addresses  # any IP address of this machine names it too
         self.hosts = set(LOOPBACK) | {h.strip("[]") for h in split_list(allowed_hosts)}
         self.any_host = "*" in self.hosts
         self.origins = {o.rstrip("/") for o in split_list(allowed_origins)}
@@ -79,7 +75,7 @@ class Guard:
         if self.any_host:
             return True
         name = host_name(host)
-        if name in self.hosts:
+        if name in self.hosts or (self.own_addresses and is_own_address(name)):
             return True
         return any(h.startswith(".") and (name.endswith(h) or name == h[1:]) for h in self.hosts)
 
@@ -113,6 +109,26 @@ class Guard:
                                  "accepted; only this app's own pages (or --allowed-origins) may "
                                  "change anything"[:300])
         return self.app(environ, start_response)
+
+
+@functools.lru_cache(maxsize=256)
+def is_own_address(name: str) -> bool:
+    """Whether `name` is an IP address of this machine's: a socket can bind to it (none is sent).
+
+    A rebinding page reaches the server under its own DNS name, never under an address literal,
+    so a classroom's phones may open http://<this machine's address>:port/ on any interface.
+    """
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.bind((str(address), 0))
+        return True
+    except OSError:
+        return False
 
 
 def netloc(scheme: str, loc: str) -> str:
@@ -154,7 +170,7 @@ def install(app) -> Guard:
     """Wrap the app's WSGI callable (after Socket.IO's, so Engine.IO is covered too)."""
     config = app.config
     guard = Guard(app.wsgi_app, [*split_list(config.get("ALLOWED_HOSTS")), *env_hosts()],
-                  split_list(config.get("ALLOWED_ORIGINS")))
+                  split_list(config.get("ALLOWED_ORIGINS")), bool(config.get("OWN_ADDRESSES")))
     app.wsgi_app = guard
     hops = int(config.get("TRUST_PROXY") or 0)
     if hops:

@@ -24,6 +24,7 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None
     # On every interface a classroom's phones open http://<this machine's address>:port/, so
     # this machine's own name and addresses are allowed too (a rebinding page cannot use them).
     app = create_app({"DATA_DIR": data_dir, "ALLOWED_HOSTS": [*hosts, *own, *extra_host(host)],
+                      "OWN_ADDRESSES": host in WILDCARDS,
                       "ALLOWED_ORIGINS": split_list(allowed_origins), "TRUST_PROXY": behind_proxy})
     services = app.extensions["layerlab"]
     try:
@@ -36,8 +37,8 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None
     services.manager.warm_up()  # workers import torch while the first page loads
     print(f"Layerlab running at {url(host, server.port)}", flush=True)
     if own:
-        print(f"answering to {', '.join(own)} and loopback; other names (a DNS name, a proxy's) "
-              "need --allowed-hosts", file=sys.stderr, flush=True)
+        print(f"answering to {', '.join(own)}, this machine's addresses and loopback; other "
+              "names (a DNS name, a proxy's) need --allowed-hosts", file=sys.stderr, flush=True)
     print(f"data in {services.data_dir}; press Ctrl-C to stop", file=sys.stderr, flush=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
