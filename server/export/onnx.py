@@ -19,7 +19,6 @@ import copy
 import io
 import logging
 import os
-import sys
 import threading
 import time
 import warnings
@@ -299,11 +298,12 @@ def _first_line(e: BaseException) -> str:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence the exporters' prints, warnings and logs; disable the attention fast path."""
+    """Silence the exporters' Python warnings and loggers; disable the attention fast path."""
+    # Only Python-level warnings and these loggers: never fds 1/2 nor sys.stdout/stderr,
+    # which belong to the whole process, so other threads' logs would vanish meanwhile
+    # (finding 11). What TorchScript prints from C++ on a failed graph reaches the log.
     loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
-    sink = io.StringIO()
-    with _LOCK, _silent_fds(), contextlib.redirect_stdout(sink), \
-            contextlib.redirect_stderr(sink), warnings.catch_warnings():
+    with _LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         levels = [lg.level for lg in loggers]
         fastpath = torch.backends.mha.get_fastpath_enabled()
@@ -318,26 +318,3 @@ def _quiet() -> Iterator[None]:
             torch.backends.mha.set_fastpath_enabled(fastpath)
             for lg, level in zip(loggers, levels, strict=True):
                 lg.setLevel(level)
-
-
-@contextlib.contextmanager
-def _silent_fds() -> Iterator[None]:
-    """Point file descriptors 1 and 2 at /dev/null: TorchScript prints failed graphs from C++."""
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        if stream is not None:
-            stream.flush()
-    try:
-        saved = [os.dup(1), os.dup(2)]
-    except OSError:  # no such descriptors (a daemon with them closed): nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
