@@ -54,6 +54,8 @@ class LayerSpec:
     rule: Rule
     min_inputs: int = 1
     max_inputs: int = 1
+    # What it keeps for backward per sample (its output plus what it allocates inside).
+    saved: rules.SavedRule = rules.saved_output
 
     def defaults(self) -> dict:
         """Every param at its default."""
@@ -120,22 +122,23 @@ def _entries() -> list[LayerSpec]:
           rules.input_, 0, 0),
         L("Linear", "Core", "Fully connected layer: every output unit sees every input unit.",
           (_int("out_features", 16, "Number of output units.", 1, 1_000_000_000), BIAS),
-          rules.linear),
+          rules.linear, saved=rules.saved_linear),
         L("Flatten", "Core", "Flattens everything but the batch axis into one vector.", (),
           rules.flatten),
         L("Reshape", "Core", "Reshapes a sample; one -1 takes the remaining size.",
           (Param("shape", "shape", (-1,), "Target shape without the batch axis.", -1, BIG),),
           rules.reshape),
         L("Dropout", "Core", "Zeroes random units while training to fight overfitting.",
-          (_float("p", 0.5, "Probability of zeroing a unit.", 0.0, 0.99),), rules.same),
+          (_float("p", 0.5, "Probability of zeroing a unit.", 0.0, 0.99),), rules.same,
+          saved=rules.saved_dropout),
         L("Identity", "Core", "Passes its input through unchanged.", (), rules.same),
         # Convolution
         L("Conv1d", "Convolution", "1-D convolution over [channels, length].",
           (_int("out_channels", 16, "Number of filters.", 1, 65536), KERNEL, STRIDE, PADDING,
-           DILATION, BIAS), rules.conv1d),
+           DILATION, BIAS), rules.conv1d, saved=rules.saved_conv),
         L("Conv2d", "Convolution", "2-D convolution over images [channels, height, width].",
           (_int("out_channels", 16, "Number of filters.", 1, 65536), KERNEL, STRIDE, PADDING,
-           DILATION, BIAS), rules.conv2d),
+           DILATION, BIAS), rules.conv2d, saved=rules.saved_conv),
         L("MaxPool1d", "Convolution", "Keeps the maximum of each window along the length.",
           POOL, rules.pool1d("MaxPool1d")),
         L("MaxPool2d", "Convolution", "Keeps the maximum of each window of an image.",
@@ -170,18 +173,19 @@ def _entries() -> list[LayerSpec]:
         # Recurrent and attention
         L("RNN", "Recurrent", "Simple recurrent layer over [time, features].",
           RECURRENT + (Param("nonlinearity", "choice", "tanh", "Activation of the cell.",
-                             choices=("tanh", "relu")),), rules.recurrent("RNN", 1)),
+                             choices=("tanh", "relu")),), rules.recurrent("RNN", 1),
+          saved=rules.saved_recurrent(1)),
         L("GRU", "Recurrent", "Gated recurrent unit over [time, features].", RECURRENT,
-          rules.recurrent("GRU", 3)),
+          rules.recurrent("GRU", 3), saved=rules.saved_recurrent(3)),
         L("LSTM", "Recurrent", "Long short-term memory over [time, features].", RECURRENT,
-          rules.recurrent("LSTM", 4)),
+          rules.recurrent("LSTM", 4), saved=rules.saved_recurrent(4)),
         L("Embedding", "Recurrent", "Maps integer ids to learned vectors.",
           (_int("num_embeddings", 16, "Size of the vocabulary (ids 0..n-1).", 1, 10_000_000),
            _int("embedding_dim", 16, "Length of each vector.", 1, 65536)), rules.embedding),
         L("MultiheadAttention", "Recurrent", "Self-attention over [time, features].",
           (_int("num_heads", 1, "Attention heads (must divide the feature size).", 1, 1024),
            _float("dropout", 0.0, "Dropout on attention weights.", 0.0, 0.99), BIAS),
-          rules.multihead_attention),
+          rules.multihead_attention, saved=rules.saved_attention),
         L("TransformerEncoderLayer", "Recurrent",
           "Self-attention plus a feed-forward block, with residuals and LayerNorm.",
           (_int("nhead", 2, "Attention heads (must divide the feature size).", 1, 1024),
@@ -190,7 +194,7 @@ def _entries() -> list[LayerSpec]:
            Param("activation", "choice", "relu", "Activation of the feed-forward block.",
                  choices=("relu", "gelu")),
            _bool("norm_first", False, "LayerNorm before each block (pre-norm).")),
-          rules.transformer_encoder_layer),
+          rules.transformer_encoder_layer, saved=rules.saved_encoder),
         # Merge
         L("Add", "Merge", "Adds inputs of one shape: shortcut (residual) connections.", (),
           rules.add, 2, 16),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import prod
 
+from server.graph.catalog import CATALOG
 from server.graph.network import Budget, Network
 from server.graph.rules import fmt
 
@@ -46,7 +48,55 @@ def check_fit(network: Network, err) -> None:
                 f"be {fmt(target)}; '{out.id}' outputs {fmt(out.shape)}")
 
 
+# Optimizer state per parameter, in copies of the weights (Adam keeps two moments).
+OPTIMIZER_COPIES = {"sgd": 1, "adam": 2, "adamw": 2, "adagrad": 1, "rmsprop": 2}
+BACKWARD_FACTOR = 2  # backward holds a gradient per saved activation while it runs
+STEP_COPIES = 1  # the optimizer's step works on a temporary copy of the gradients
+RUNTIME_BYTES = 64 * 2**20  # what torch itself takes once a step has run (threads, caches)
+
+
+@dataclass
+class Estimate:
+    """Peak training memory in bytes, and the node that contributes most."""
+
+    total: int
+    params_bytes: int
+    activation_bytes: int
+    batch: int
+    node: str | None
+    field: str | None
+    node_bytes: int
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def estimate_memory(network: Network) -> Estimate:
+    """Weights + gradients + optimizer state + a batch's saved activations (float32)."""
+    shaped = [n for n in network.nodes if n.shape is not None]
+    batch = network.training.get("batch_size")
+    batch = batch if isinstance(batch, int) and batch > 0 else 1
+    opt = (network.training.get("optimizer") or {}).get("name", "adam")
+    # Weights, gradients, the step's temporaries and the optimizer's state.
+    copies = 2 + STEP_COPIES + OPTIMIZER_COPIES.get(opt, 2)
+    params_bytes = 4 * copies * sum(n.n_params for n in shaped)
+    best, best_bytes, best_field, act = None, -1, None, 0
+    for n in shaped:
+        spec = CATALOG.get(n.type)
+        values, field_ = (spec.saved(n.in_shapes, n.shape, n.params) if spec and n.in_shapes
+                          else (prod(n.shape), None))
+        node_act = 4 * BACKWARD_FACTOR * batch * values
+        act += node_act
+        own = node_act + 4 * copies * n.n_params
+        if own > best_bytes:
+            best, best_bytes, best_field = n.id, own, field_
+    return Estimate(RUNTIME_BYTES + params_bytes + act, params_bytes, act, batch, best,
+                    best_field, best_bytes)
+
+
 def check_budget(network: Network, budget: Budget, err) -> None:
+    """Refuse designs over the parameter or training-memory limit, naming node and field."""
     shaped = [n for n in network.nodes if n.shape is not None]
     total = sum(n.n_params for n in shaped)
     if total > budget.max_params:
@@ -56,8 +106,25 @@ def check_budget(network: Network, budget: Budget, err) -> None:
     batch = network.training.get("batch_size")
     batch = batch if isinstance(batch, int) and batch > 0 else 1
     act = 4 * batch * sum(prod(n.shape) for n in shaped)
-    if act > budget.max_activation_bytes:
+    if act > budget.max_activation_bytes:  # node outputs alone: the plainest message
         big = max(shaped, key=lambda n: prod(n.shape))
         err(big.id, None, f"one batch of {batch} needs {act / 2**30:.1f} GiB of activations; "
             f"the limit is {budget.max_activation_bytes / 2**30:.1f} GiB ('{big.id}' outputs "
             f"{fmt(big.shape)})")
+    if total > budget.max_params or act > budget.max_activation_bytes:
+        return  # the memory estimate would only repeat those
+    est = estimate_memory(network)
+    if est.total > budget.max_memory_bytes:
+        # A smaller batch fits: blame the batch size; else the biggest node's own field.
+        per_sample = est.activation_bytes // est.batch
+        small = min(est.batch, 32)
+        fixed = RUNTIME_BYTES + est.params_bytes
+        if est.batch > small and fixed + per_sample * small <= budget.max_memory_bytes:
+            node, field_ = None, "training.batch_size"  # no node is at fault, the batch is
+            hint = f"; a smaller batch_size fits (each sample needs {_size(per_sample)})"
+        else:
+            node, field_, hint = est.node, est.field, ""
+        err(node, field_, f"training needs about {_size(est.total)} at batch_size {est.batch} "
+            f"(weights, gradients, optimizer state and activations); the limit is "
+            f"{_size(budget.max_memory_bytes)} ('{est.node}' alone needs "
+            f"{_size(est.node_bytes)}){hint}")

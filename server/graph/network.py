@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from server.data.catalog import DatasetInfo
 from server.graph.rules import Shape
+
+
+def _env_mib(name: str, default_mib: int) -> int:
+    """A size setting in MiB from the environment (the serve/CLI process), in bytes."""
+    try:
+        return max(1, int(os.environ.get(name, default_mib))) * 2**20
+    except ValueError:
+        return default_mib * 2**20
 
 
 @dataclass(frozen=True)
@@ -15,6 +24,10 @@ class Budget:
     max_nodes: int = 500  # nodes in one design
     max_params: int = 100_000_000  # trainable parameters (400 MB of float32)
     max_activation_bytes: int = 4 * 2**30  # float32 outputs of every node for one batch
+    # Estimated peak training memory: weights, gradients, optimizer state and what one batch
+    # keeps for backward. Two runs may train at once, so the default leaves room for both.
+    max_memory_bytes: int = field(
+        default_factory=lambda: _env_mib("LAYERLAB_MAX_TRAIN_MEMORY_MIB", 4096))
 
 
 @dataclass

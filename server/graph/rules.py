@@ -8,6 +8,7 @@ is checked before anything is allocated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from math import prod
 from typing import Any
 
@@ -280,3 +281,66 @@ def concat(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
     out = list(first)
     out[dim] = sum(s[dim] for s in in_shapes)
     return tuple(out), 0
+
+
+# What a layer keeps for the backward pass, per sample, in float32 values: its output plus what
+# it allocates inside (attention scores, feed-forward hidden, gates over time, im2col columns).
+# Each returns (values, the param that drives the inner part) so a refusal can name the field.
+Saved = tuple[int, str | None]
+SavedRule = Callable[[list[Shape], Shape, dict], Saved]
+
+
+def saved_output(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """Element-wise and shape-only layers keep their output."""
+    return prod(out), None
+
+
+def saved_dropout(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """Dropout keeps its output and a mask of the same size."""
+    return 2 * prod(out), None
+
+
+def saved_linear(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """Linear keeps its output (its input is the previous node's)."""
+    return prod(out), "out_features"
+
+
+def saved_conv(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """Conv on CPU unfolds its input into columns: in_channels * kernel taps per output point."""
+    c, rank = in_shapes[0][0], len(out) - 1
+    points = prod(out[1:])
+    return prod(out) + c * p["kernel_size"] ** rank * points, "kernel_size"
+
+
+def saved_recurrent(gates: int):
+    """RNN/GRU/LSTM keep every gate and hidden state of every layer at every step."""
+
+    def saved(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+        t = in_shapes[0][0]
+        dirs = 2 if p["bidirectional"] else 1
+        # The CPU cell keeps input and hidden projections, their sum and the activated gates
+        # (about 3 x gates values per unit), plus the cell state, its tanh and the new hidden.
+        per_layer = t * p["hidden_size"] * dirs * (3 * gates + 3)
+        return prod(out) + p["num_layers"] * per_layer, "hidden_size"
+
+    return saved
+
+
+def _attention(t: int, e: int, heads: int) -> int:
+    # q, k, v and the projected output (4 t*e), scores and their softmax (2 heads*t*t).
+    return 4 * t * e + 2 * heads * t * t
+
+
+def saved_attention(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """MultiheadAttention keeps q, k, v and heads x time x time scores."""
+    t, e = in_shapes[0]
+    return prod(out) + _attention(t, e, p["num_heads"]), "num_heads"
+
+
+def saved_encoder(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """TransformerEncoderLayer: attention, time x dim_feedforward (x3: linear, act, dropout)."""
+    t, e = in_shapes[0]
+    attn = _attention(t, e, p["nhead"]) + 2 * p["nhead"] * t * t  # + dropout mask on weights
+    ff = 3 * t * p["dim_feedforward"]
+    rest = 8 * t * e  # two norms, two residual sums, dropouts
+    return attn + ff + rest, "dim_feedforward" if ff >= attn else "nhead"
