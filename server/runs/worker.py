@@ -9,7 +9,8 @@ tuple:
     ("status", run_id, {state, step, epoch, device?})
     ("point", run_id, point)             a metrics point, with the wall clock as `t_wall`
     ("done", run_id, summary)            finished or stopped; weights already on disk
-    ("failed", run_id, message)          the run cannot go on; the message says why
+    ("failed", run_id, message, step)    the run cannot go on; the message says why (and the
+                                         step it names, or None)
     ("frames", run_id, info, {event: payload})  pictures (visuals.py): {step, epoch, time,
                                          final}; the server delivers them latest-wins
 """
@@ -157,7 +158,7 @@ def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None
         visuals.final(trainer)  # after the weights are safe: a picture never changes them
         send(("done", run_id, {**summarize(result, weights), "insight": visuals.stats()}))
     except (TrainError, DocumentError) as e:
-        send(("failed", run_id, str(e)))
+        send(("failed", run_id, str(e), getattr(e, "step", None)))
     except MemoryError:
         send(("failed", run_id, "the server ran out of memory; use a smaller design, batch size "
                                 "or dataset"))

@@ -20,7 +20,12 @@ from server.train.gradients import gradient_norms, parameter_groups
 
 
 class TrainError(Exception):
-    """Training cannot go on; the message says why and what to try."""
+    """Training cannot go on; the message says why and what to try (and `step`, where known,
+    the step it names, so that the run's status can agree with it)."""
+
+    def __init__(self, message: str, step: int | None = None):
+        super().__init__(message)
+        self.step = step
 
 
 OPTIMIZERS: dict[str, Callable] = {
@@ -279,7 +284,7 @@ class Trainer:
         else:
             value = loss.item()
             if not math.isfinite(value):
-                self._diverged()
+                self._diverged(self.step + 1)  # this step's update is already applied
             self.run_loss += value
             if self.classify:
                 self.run_correct += int(self._correct(out.detach(), yb))
@@ -291,9 +296,9 @@ class Trainer:
             return ((out > 0).float() == y).sum()
         return (out.argmax(-1) == y).sum()
 
-    def _diverged(self) -> None:
-        raise TrainError(f"the loss became NaN or infinite at step {self.step}; try a lower "
-                         "learning rate, gradient clipping or a normalization layer")
+    def _diverged(self, step: int) -> None:
+        raise TrainError(f"the loss became NaN or infinite at step {step}; try a lower "
+                         "learning rate, gradient clipping or a normalization layer", step)
 
     def _log_point(self, now: float, evaluate: bool = False) -> None:
         point = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4),
@@ -301,7 +306,7 @@ class Trainer:
         if self.run_count:
             loss = float(self.run_loss) / self.run_count
             if not math.isfinite(loss):
-                self._diverged()
+                self._diverged(self.step)
             point["train_loss"] = loss
             if self.classify:
                 point["train_accuracy"] = int(self.run_correct) / self.run_samples
