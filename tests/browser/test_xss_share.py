@@ -1,5 +1,6 @@
 """Issue 16: a share link to a design whose text fields hold XSS payloads (a string param value,
-a dataset name, an unknown layer type) opens in a stranger's browser and shows them as text."""
+a dataset name, an unknown layer type) opens in a stranger's browser and shows them as text; so
+does the audience page of a run whose design is named by one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import VIEWPORT, PageLog, artifact, wait_ready, watch
+from tests.browser.helpers import button, run_state, until_not_running, wait_valid
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 TIMEOUT = 10
@@ -66,3 +68,38 @@ def test_a_shared_hostile_design_renders_its_payloads_as_text(browser, base_url)
         assert injected.count() == 0, "a payload became an element"
     finally:
         ctx.close()
+
+
+def test_the_audience_page_of_a_run_named_by_a_payload_shows_it_as_text(page, browser, base_url):
+    doc = json.loads(SPIRAL.read_text())
+    doc.update(name=SVG, description=IMG)
+    doc["training"]["epochs"] = 1
+    r = requests.post(f"{base_url}/api/designs", json=doc, timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    page.goto(f"{base_url}/#design={r.json()['id']}")
+    page.reload()  # a hash change alone does not reopen the page
+    wait_ready(page)
+    wait_valid(page)
+    expect(page.locator(".design-name")).to_have_value(SVG)
+    button(page, "Train").click()
+    assert until_not_running(page, timeout=90_000) == "finished"
+    run_id = page.evaluate("window.layerlab.runClient.runId")
+
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.set_default_timeout(15_000)
+    try:
+        log = PageLog()
+        dialogs: list[str] = []
+        audience = watch(ctx.new_page(), log)
+        audience.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        audience.goto(f"{base_url}/run/{run_id}")
+        expect(run_state(audience)).to_have_attribute("data-run-state", "finished")
+        audience.wait_for_function("n => document.title.includes(n)", arg=SVG)
+        assert audience.title().startswith(f"Run {run_id}")
+        assert audience.evaluate("() => typeof window.__xss") == "undefined", "a payload ran"
+        assert audience.locator("svg[onload], img[src=x], [onerror]").count() == 0
+        assert not dialogs, dialogs
+        assert not log.errors, log.errors
+    finally:
+        ctx.close()
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
