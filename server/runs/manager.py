@@ -21,7 +21,17 @@ from server.runs.drainer import Drainer
 from server.runs.frames import LiveFrames
 from server.runs.pool import Worker, WorkerPool, exit_reason
 from server.runs.records import Records
-from server.runs.run import ACTIONS, Run, RunError, design_key, hash_token, token_matches
+from server.runs.run import (
+    ACTIONS,
+    Run,
+    RunError,
+    design_key,
+    finite,
+    finite_point,
+    hash_token,
+    start_order,
+    token_matches,
+)
 from server.runs.timeline import Timeline
 from server.runs.watching import Watching
 from server.store import Store
@@ -34,12 +44,15 @@ Emit = Callable[..., None]  # emit(event, payload, to=room_or_client, callback=N
 class ManagerConfig:
     """How many runs train at once and how their results flow."""
 
-    max_concurrent: int = 2  # runs training at once; later ones wait in a FIFO queue
+    max_concurrent: int = 2  # runs training at once; later ones wait in a fair queue
     pool_size: int = 2  # warm workers kept alive (at most max_concurrent)
     stop_grace: float = 3.0  # seconds a stopped run's worker gets before it is killed
     metrics_interval: float = 0.05  # least seconds between two run_metrics of one run
     save_interval: float = 0.5  # seconds between history writes to the store
     max_queued: int = 100  # runs allowed to wait; beyond it `train` is refused as busy
+    # Runs one connection may have queued or training at once: without it one client can fill
+    # the queue with endless runs and every other client's `train` is refused. 0: no limit.
+    max_per_client: int = 4
     frame_ack_timeout: float = 10.0  # seconds a heavy frame may wait for its ack
     threads: int = 0  # torch threads per worker; 0: (CPU cores - 1) / max_concurrent
     insight: dict = field(default_factory=dict)  # {"rates": {kind: per second}, "budget"}
@@ -48,14 +61,14 @@ class ManagerConfig:
 
 
 class RunManager(Watching):
-    """Owns runs, the FIFO queue, the warm worker pool and the drainer thread."""
+    """Owns runs, the fair queue, the warm worker pool and the drainer thread."""
 
     def __init__(self, store: Store, config: ManagerConfig, emit: Emit):
         self.store = store
         self.config = config
         self.emit = emit
         self.runs: dict[str, Run] = {}  # live runs: not yet finished, stopped or failed
-        self.queue: deque[str] = deque()  # ids of queued runs, first in first out
+        self.queue: deque[str] = deque()  # ids of queued runs in arrival order (see _order)
         self.pool = WorkerPool(Path(store.data_dir), config.max_concurrent, config.pool_size,
                                config.threads, self._start_drainer)
         self.clients: dict[str, set[str]] = {}  # client id -> runs it watches
@@ -93,7 +106,14 @@ class RunManager(Watching):
             if len(self.queue) >= self.config.max_queued:
                 raise RunError("busy", f"{len(self.queue)} runs are already waiting to train; "
                                "try again when one has finished")
-            run = Run(self._new_id(), hash_token(token), document, design_key=design_key(document))
+            limit = self.config.max_per_client
+            if client is not None and limit and sum(
+                    r.client == client for r in self.runs.values()) >= limit:
+                raise RunError("quota_exceeded", f"this connection already has {limit} runs "
+                               "queued or training, the limit per connection "
+                               "(MAX_RUNS_PER_CLIENT); stop one or wait for one to finish")
+            run = Run(self._new_id(), hash_token(token), document, design_key=design_key(document),
+                      client=client)
             run.frames = LiveFrames(self.emit, self.config.frame_ack_timeout,
                                     Timeline(self.config.timeline_interval,
                                              self.config.timeline_limit))
@@ -102,9 +122,7 @@ class RunManager(Watching):
             self.queue.append(run.id)
             self._join(run, join, client)
             self.pool.started = True
-            self._schedule()
-            if run.state == "queued":
-                self._publish(run)
+            self._schedule()  # publishes every queued run whose position changed, this one too
         return run.id, token, run.design_key
 
     def control(self, run_id: str, token: object, action: str, steps: int = 1) -> str:
@@ -246,14 +264,21 @@ class RunManager(Watching):
 
     def _apply(self, run: Run, kind: str, args: tuple) -> None:
         if kind == "point":
-            point = args[0]
+            point, warning = finite_point(args[0])
             run.unsent.append(point)
             run.step, run.epoch = point.get("step", run.step), int(point.get("epoch", run.epoch))
+            if warning and run.message is None:  # the first one says when it started
+                self._flush(run, time.monotonic())  # the nulls reach watchers with the message
+                run.message = warning
+                self.store.update_run(run.id, message=warning)
+                self._publish(run)
         elif kind == "status":
             self._on_status(run, args[0])
         elif kind == "done":
             self._finish(run, args[0]["state"], summary=args[0])
         elif kind == "failed":
+            if len(args) > 1 and args[1] is not None:
+                run.step = args[1]  # the step its message names, past the last point's
             self._finish(run, "failed", message=args[0])
         elif kind == "frames":
             run.frames.receive(*args, list(run.watchers))
@@ -275,6 +300,8 @@ class RunManager(Watching):
                 message: str | None = None) -> None:
         self._flush(run, time.monotonic())
         self.store.add_points(run.id, run.unsaved)
+        message = message or run.message  # a finished run keeps its non-finite warning
+        summary = finite(summary) if summary else summary
         run.unsaved, run.state, run.message = [], state, message
         if summary:
             run.step, run.epoch = summary["steps"], summary["epochs"]
@@ -300,15 +327,31 @@ class RunManager(Watching):
             self.emit("run_metrics", {"run_id": run.id, "points": points}, to=run.id)
         run.last_sent = now
 
-    def _publish(self, run: Run) -> None:
-        self.emit("run_status", run.status(self._position(run)), to=run.id)
+    def _publish(self, run: Run, position: int | None = None) -> None:
+        position = self._position(run) if position is None else position
+        run.position_sent = position
+        self.emit("run_status", run.status(position), to=run.id)
 
     def _publish_queue(self) -> None:
-        for run_id in self.queue:
-            self._publish(self.runs[run_id])
+        """Tell every queued run whose place in the start order changed (a new one included)."""
+        for position, run in enumerate(self._order(), 1):
+            if run.position_sent != position:
+                self._publish(run, position)
+
+    def _order(self) -> list[Run]:
+        """Queued runs in the order idle workers will take them (run.start_order)."""
+        live: dict = {}
+        training: dict = {}
+        for run in self.runs.values():
+            live[run.client] = live.get(run.client, 0) + 1
+            if run.worker is not None:
+                training[run.client] = training.get(run.client, 0) + 1
+        return start_order([self.runs[run_id] for run_id in self.queue], live, training)
 
     def _position(self, run: Run) -> int | None:
-        return self.queue.index(run.id) + 1 if run.state == "queued" else None
+        if run.state != "queued":
+            return None
+        return next(i for i, r in enumerate(self._order(), 1) if r is run)
 
     def _owned(self, run_id: str, token: object) -> Run:
         run = self.runs.get(run_id)
@@ -335,20 +378,19 @@ class RunManager(Watching):
         return run.state
 
     def _schedule(self) -> None:
-        """Give queued runs to idle workers, first come first served."""
+        """Give queued runs to idle workers in the fair start order; tell the rest their place."""
         if self._closing:
             return
-        moved = False
         while self.queue:
             w = self.pool.idle()
             if w is None:
                 break
-            run = self.runs[self.queue.popleft()]
-            run.worker, w.run_id, moved = w, run.id, True
+            run = self._order()[0]
+            self.queue.remove(run.id)
+            run.worker, w.run_id = w, run.id
             w.send("job", {**run.job(), "insight": self.config.insight})
             self._move(run, "starting")
-        if moved:
-            self._publish_queue()
+        self._publish_queue()
         self.pool.top_up()
 
     def _start_drainer(self) -> None:

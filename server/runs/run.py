@@ -69,10 +69,12 @@ class Run:
     worker: object | None = None  # the Worker training it
     paused: bool = False  # start paused (pause/step asked while queued)
     steps: int = 0  # steps to take once started while paused
+    client: str | None = None  # the connection that started it (per-client limit, fair queue)
     lr: float | None = None  # a learning rate asked for before it started
     speed: float | None = None  # slow motion (steps per second), kept for a queued run
     last_sent: float = 0.0  # monotonic time of the last run_metrics batch
     last_saved: float = field(default_factory=time.monotonic)
+    position_sent: int | None = None  # the queue position its last run_status carried
 
     @property
     def terminal(self) -> bool:
@@ -98,6 +100,50 @@ class Run:
         return {"run_id": self.id, "document": self.document, "paused": self.paused,
                 "steps": self.steps, "lr": self.lr, "speed": self.speed,
                 "visuals": bool(self.watchers), "select": self.selected}
+
+
+def start_order(queued: list[Run], live: dict, training: dict) -> list[Run]:
+    """Queued runs in the order they will start: each free worker goes to the waiting run of
+    the client with the fewest runs queued or training, then the fewest training (counting each
+    start), then the older run."""
+    # Fair share rather than first come first served: one client's burst of runs waits behind
+    # every other client's runs instead of filling the queue ahead of them. A start moves a run
+    # from queued to training, so it leaves the first count alone and the order stays put.
+    training = dict(training)
+    waiting: dict = {}  # client -> [(arrival, run)], oldest first
+    for arrival, run in enumerate(queued):
+        waiting.setdefault(run.client, []).append((arrival, run))
+    order = []
+    while waiting:
+        client = min(waiting, key=lambda c: (live.get(c, 0), training.get(c, 0),
+                                             waiting[c][0][0]))
+        order.append(waiting[client].pop(0)[1])
+        training[client] = training.get(client, 0) + 1
+        if not waiting[client]:
+            del waiting[client]
+    return order
+
+
+def finite(value):
+    """`value` with every NaN or infinite float inside it (dicts, lists) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def finite_point(point: dict) -> tuple[dict, str | None]:
+    """A metrics point with non-finite metrics as null, and a status message naming them (or
+    None when all are finite): strict JSON leaves the server, never NaN or Infinity."""
+    bad = [f"{name} is {'NaN' if math.isnan(v) else 'infinite'}" for name, v in point.items()
+           if isinstance(v, float) and not math.isfinite(v)]
+    if not bad:
+        return point, None
+    return finite(point), (f"{', '.join(bad)} at step {point.get('step')}: the targets or the "
+                           "learning rate may be too large")
 
 
 def stored_status(row: dict) -> dict:
