@@ -143,15 +143,17 @@ export class MetricChart {
     this.plot.setData([x, r, s, v]);
     setAttr(this.root, 'data-drawn', keep.length);
     const lastTrain = lastIndex(smooth);
-    this.latestText = this.describe(null, lastTrain < 0 ? null : smooth[lastTrain], t.last(this.kind.val));
+    this.latestText = this.describe(null, lastTrain < 0 ? null : smooth[lastTrain],
+      t.lastIsGap(this.kind.val) ? GAP : t.last(this.kind.val), t.lastIsGap(this.kind.train));
     if (this.hoverIdx == null) setText(this.latest, this.latestText);
   }
 
-  describe(step, train, val) {
-    const fmt = this.kind.fmt;
+  describe(step, train, val, trainGap = false) {
+    const fmt = (v) => (v === GAP ? '—' : this.kind.fmt(v));
     const parts = [];
     if (step != null) parts.push(`step ${step.toLocaleString('en-US')}`);
-    if (train != null) parts.push(`train ${fmt(train)}`);
+    if (trainGap) parts.push('train —');
+    else if (train != null) parts.push(`train ${fmt(train)}`);
     if (val != null) parts.push(`val ${fmt(val)}`);
     return parts.join('  ·  ');
   }
@@ -168,6 +170,8 @@ export class MetricChart {
     setText(this.latest, this.describe(x[i], smooth[i], val[i]));
   }
 }
+
+const GAP = Symbol('non-finite'); // the newest value was null: shown as "—", not left out
 
 function lastIndex(arr) {
   for (let i = arr.length - 1; i >= 0; i -= 1) if (Number.isFinite(arr[i])) return i;

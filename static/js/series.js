@@ -24,6 +24,8 @@ export class MetricTable {
     this.time = new Column(capacity);
     this.cols = Object.fromEntries(COLUMNS.map((c) => [c, new Column(capacity)]));
     this.counts = Object.fromEntries(COLUMNS.map((c) => [c, 0]));
+    // A metric sent as null is one the server found NaN or infinite: the caption says "—".
+    this.gaps = Object.fromEntries(COLUMNS.map((c) => [c, false]));
     this.lrChanges = []; // [{step, lr}] where the learning rate differs from the point before
     this.lastLr = null;
   }
@@ -45,17 +47,18 @@ export class MetricTable {
     this.ensure(this.length + points.length);
     for (const p of points) {
       const i = this.length;
-      this.step.data[i] = p.step;
-      this.epoch.data[i] = p.epoch ?? NaN;
-      this.time.data[i] = p.time ?? NaN;
+      this.step.data[i] = typeof p.step === 'number' ? p.step : NaN;
+      this.epoch.data[i] = typeof p.epoch === 'number' ? p.epoch : NaN;
+      this.time.data[i] = typeof p.time === 'number' ? p.time : NaN;
       for (const c of COLUMNS) {
         const v = p[c];
         if (typeof v === 'number' && Number.isFinite(v)) {
           this.cols[c].data[i] = v;
           this.counts[c] += 1;
-        }
+          this.gaps[c] = false;
+        } else if (v === null || typeof v === 'number') this.gaps[c] = true;
       }
-      if (typeof p.lr === 'number') {
+      if (typeof p.lr === 'number' && Number.isFinite(p.lr)) {
         if (this.lastLr !== null && Math.abs(p.lr - this.lastLr) > 1e-12 * Math.abs(this.lastLr)) {
           this.lrChanges.push({ step: p.step, lr: p.lr, from: this.lastLr });
         }
@@ -78,6 +81,11 @@ export class MetricTable {
     const d = this.cols[name].data;
     for (let i = this.length - 1; i >= 0; i -= 1) if (Number.isFinite(d[i])) return d[i];
     return null;
+  }
+
+  /** Was the newest value sent for this column null (non-finite on the server)? */
+  lastIsGap(name) {
+    return this.gaps[name];
   }
 
   /** The last row as a plain object. */

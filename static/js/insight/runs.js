@@ -45,6 +45,7 @@ export function resultText(summary) {
   if (!summary) return '';
   const parts = [];
   if (typeof summary.val_loss === 'number') parts.push(`val loss ${metric(summary.val_loss)}`);
+  else if (summary.val_loss === null) parts.push('val loss —'); // non-finite on the server
   else if (typeof summary.train_loss === 'number') parts.push(`loss ${metric(summary.train_loss)}`);
   if (typeof summary.val_accuracy === 'number') parts.push(percent(summary.val_accuracy));
   return parts.join(' · ');
