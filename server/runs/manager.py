@@ -7,6 +7,7 @@ history and are emitted under it, so a watcher's snapshot and the live stream ne
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 from server.graph import DocumentError, validate
 from server.runs.drainer import Drainer
 from server.runs.frames import LiveFrames
-from server.runs.pool import Worker, WorkerPool, exit_reason
+from server.runs.pool import Worker, WorkerPool, exit_reason, gib, memory_limit, rss
 from server.runs.records import Records
 from server.runs.run import (
     ACTIONS,
@@ -35,6 +36,7 @@ from server.runs.run import (
 from server.runs.timeline import Timeline
 from server.runs.watching import Watching
 from server.store import Store
+from server.store.points import sync_interrupted
 
 log = logging.getLogger(__name__)
 Emit = Callable[..., None]  # emit(event, payload, to=room_or_client, callback=None)
@@ -53,11 +55,28 @@ class ManagerConfig:
     # Runs one connection may have queued or training at once: without it one client can fill
     # the queue with endless runs and every other client's `train` is refused. 0: no limit.
     max_per_client: int = 4
+    max_per_address: int = 8  # the same for one remote address (its connections together)
     frame_ack_timeout: float = 10.0  # seconds a heavy frame may wait for its ack
     threads: int = 0  # torch threads per worker; 0: (CPU cores - 1) / max_concurrent
     insight: dict = field(default_factory=dict)  # {"rates": {kind: per second}, "budget"}
     timeline_interval: float = 1.0  # seconds of training between two timeline checkpoints
+    # Bytes of resident memory a worker may use while training (checked every
+    # memory_interval s from /proc; over it the worker is killed and its run fails). 0: the
+    # default of pool.memory_limit: min(8 GiB, 60% of RAM / max_concurrent); -1: no cap.
+    max_worker_memory: int = 0
+    memory_interval: float = 0.25
+    # Points of a live run's history kept in memory and sent in watch acks (downsampled when
+    # full); ended runs' acks are thinned to it from the store. 0: keep every point.
+    history_limit: int = 2000
     timeline_limit: int = 200  # checkpoints kept per run (thinned evenly when full)
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and names that are not addresses (no address limit)."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return True
 
 
 class RunManager(Watching):
@@ -75,7 +94,10 @@ class RunManager(Watching):
         self.lock = threading.RLock()
         self._drainer: Drainer | None = None
         self._closing = False
+        self.memory_cap = config.max_worker_memory or memory_limit(config.max_concurrent)
+        self._memory_checked = 0.0
         self.interrupted = store.mark_interrupted()
+        sync_interrupted(store, self.interrupted)  # their status step is their last point's
         self.records = Records(store)
         missing = store.runs_without_design_key()
         if missing:
@@ -89,8 +111,10 @@ class RunManager(Watching):
             self.pool.started = True
             self.pool.top_up()
 
-    def submit(self, document: dict, join: Callable[[str], None], client: str | None) -> tuple:
-        """Queue a run of a valid document; the client joins its room. Returns (id, token)."""
+    def submit(self, document: dict, join: Callable[[str], None], client: str | None,
+               address: str | None = None) -> tuple:
+        """Queue a run of a valid document; the client (a connection, from `address`) joins its
+        room. Returns (id, token, design_key)."""
         report = validate(document, data_dir=self.store.data_dir)
         errors = report.errors
         if not errors and report.network.dataset is None:
@@ -106,14 +130,9 @@ class RunManager(Watching):
             if len(self.queue) >= self.config.max_queued:
                 raise RunError("busy", f"{len(self.queue)} runs are already waiting to train; "
                                "try again when one has finished")
-            limit = self.config.max_per_client
-            if client is not None and limit and sum(
-                    r.client == client for r in self.runs.values()) >= limit:
-                raise RunError("quota_exceeded", f"this connection already has {limit} runs "
-                               "queued or training, the limit per connection "
-                               "(MAX_RUNS_PER_CLIENT); stop one or wait for one to finish")
+            self._check_quota(client, address)
             run = Run(self._new_id(), hash_token(token), document, design_key=design_key(document),
-                      client=client)
+                      client=client, address=address)
             run.frames = LiveFrames(self.emit, self.config.frame_ack_timeout,
                                     Timeline(self.config.timeline_interval,
                                              self.config.timeline_limit))
@@ -124,6 +143,21 @@ class RunManager(Watching):
             self.pool.started = True
             self._schedule()  # publishes every queued run whose position changed, this one too
         return run.id, token, run.design_key
+
+    def _check_quota(self, client: str | None, address: str | None) -> None:
+        """Refuse a run past the per-connection or per-address limit (lock held)."""
+        # Without these one client fills the queue with endless runs and every other client's
+        # `train` is refused; loopback is the machine's own user and has no address limit.
+        for who, value, limit, name in (
+                ("connection", client, self.config.max_per_client, "MAX_RUNS_PER_CLIENT"),
+                ("address", address, self.config.max_per_address, "MAX_RUNS_PER_ADDRESS")):
+            if value is None or not limit or (who == "address" and is_loopback(value)):
+                continue
+            attr = "client" if who == "connection" else "address"
+            if sum(getattr(r, attr) == value for r in self.runs.values()) >= limit:
+                raise RunError("quota_exceeded", f"this {who} already has {limit} runs queued "
+                               f"or training, the limit per {who} ({name}); stop one or wait "
+                               "for one to finish")
 
     def control(self, run_id: str, token: object, action: str, steps: int = 1) -> str:
         """Pause, resume, step or stop a run; returns the state it is in or heading for."""
@@ -214,10 +248,26 @@ class RunManager(Watching):
                     run.unsaved, run.last_saved = [], now
             late = [w for w in self.pool.workers if w.stop_asked and w.ready
                     and now - w.stop_asked > self.config.stop_grace]
+            if self.memory_cap > 0 and now - self._memory_checked >= self.config.memory_interval:
+                self._memory_checked = now
+                late += self._over_memory()
         for run_id, points in batches:
             self.store.add_points(run_id, points)
         for w in late:
             w.end()  # the drainer sees its sentinel next and calls worker_died
+
+    def _over_memory(self) -> list[Worker]:
+        """Busy workers whose resident memory passed the cap, marked with the reason."""
+        # A watchdog rather than RLIMIT_AS: CUDA reserves far more address space than it uses.
+        over = []
+        for w in self.pool.workers:
+            used = rss(w.process.pid) if w.busy and not w.over_memory else None
+            if used is not None and used > self.memory_cap:
+                w.over_memory = (f"the run used {gib(used)} of memory; the limit is "
+                                 f"{gib(self.memory_cap)} (MAX_WORKER_MEMORY): use a smaller "
+                                 "design, batch size or dataset")
+                over.append(w)
+        return over
 
     def worker_died(self, w: Worker) -> None:
         """A worker process ended: fail (or stop) its run and replace it."""
@@ -226,7 +276,9 @@ class RunManager(Watching):
                 return
             run = self.runs.get(w.run_id) if w.run_id else None
             if run is not None and not run.terminal:
-                if w.stop_asked:
+                if w.over_memory:
+                    self._finish(run, "failed", message=w.over_memory)
+                elif w.stop_asked:
                     self._finish(run, "stopped", message="stopped; its training process was "
                                  f"ended after not stopping within {self.config.stop_grace:g} s")
                 else:
@@ -323,6 +375,10 @@ class RunManager(Watching):
         if run.unsent:
             points, run.unsent = run.unsent, []
             run.history.extend(points)
+            if len(run.history) > self.config.history_limit > 0:
+                # Every other old point goes, the newest stays: an endless run's memory and
+                # its watch acks stay bounded; the store keeps every point.
+                run.history, run.thinned = run.history[:-1:2] + run.history[-1:], True
             run.unsaved.extend(points)
             self.emit("run_metrics", {"run_id": run.id, "points": points}, to=run.id)
         run.last_sent = now

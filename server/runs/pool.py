@@ -27,6 +27,7 @@ class Worker:
     ready: bool = False  # torch imported, waiting for jobs
     run_id: str | None = None  # the job it is training (or finishing after a stop)
     stop_asked: float | None = None  # monotonic time its job was told to stop
+    over_memory: str | None = None  # why the memory watchdog ended it (fails its run)
     closed: bool = field(default=False, repr=False)
 
     @property
@@ -129,6 +130,33 @@ def start_worker(slot: int, data_dir: Path, threads: int) -> Worker:
     process.start()
     send.close()  # only the worker writes: its death then reads as EOF here
     return Worker(slot, process, commands, recv)
+
+
+def rss(pid: int | None) -> int | None:
+    """A process's resident memory in bytes (VmRSS), or None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def memory_limit(concurrent: int) -> int:
+    """The default cap on one worker's memory: 60% of RAM shared by the concurrent runs, at
+    most 8 GiB, so that the machine never swaps."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+    return min(8 << 30, int(ram * 0.6 / max(concurrent, 1)))
+
+
+def gib(n: int) -> str:
+    """Bytes in GiB, in words (MiB below one GiB)."""
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MiB"
 
 
 def exit_reason(code: int | None) -> str:

@@ -58,7 +58,8 @@ class Run:
     step: int = 0
     epoch: int = 0  # epochs completed
     message: str | None = None
-    history: list[dict] = field(default_factory=list)  # every point emitted so far
+    history: list[dict] = field(default_factory=list)  # points emitted so far (bounded: thin)
+    thinned: bool = False  # history lost points to the bound (the store has them all)
     unsent: list[dict] = field(default_factory=list)  # points waiting for the next batch
     unsaved: list[dict] = field(default_factory=list)  # points not yet in the store
     watchers: set[str] = field(default_factory=set)  # client ids in the run's room
@@ -70,6 +71,7 @@ class Run:
     paused: bool = False  # start paused (pause/step asked while queued)
     steps: int = 0  # steps to take once started while paused
     client: str | None = None  # the connection that started it (per-client limit, fair queue)
+    address: str | None = None  # the remote address it came from (per-address limit)
     lr: float | None = None  # a learning rate asked for before it started
     speed: float | None = None  # slow motion (steps per second), kept for a queued run
     last_sent: float = 0.0  # monotonic time of the last run_metrics batch
@@ -122,6 +124,15 @@ def start_order(queued: list[Run], live: dict, training: dict) -> list[Run]:
         if not waiting[client]:
             del waiting[client]
     return order
+
+
+def thin(points: list[dict], limit: int) -> list[dict]:
+    """At most `limit` points of `points`: every k-th one from the first, the newest always
+    kept (a downsampled history; the store keeps the whole one)."""
+    if limit <= 0 or len(points) <= limit:
+        return points
+    stride = -(-(len(points) - 1) // max(limit - 1, 1))
+    return points[:-1:stride] + [points[-1]]
 
 
 def finite(value):

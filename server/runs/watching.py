@@ -9,7 +9,11 @@ from collections.abc import Callable
 
 from server.runs.frames import greet_ended
 from server.runs.records import seek_answer
-from server.runs.run import Run, RunError, stored_status
+from server.runs.run import Run, RunError, stored_status, thin
+
+# GET /api/runs/<id> of an ended run: its whole stored history up to this many points (then
+# evenly thinned); a live run's is its bounded in-memory one. history_downsampled says which.
+DETAILS_LIMIT = 100_000
 
 
 class Watching:
@@ -17,7 +21,7 @@ class Watching:
 
     def watch(self, run_id: str, join: Callable[[str], None],
               client: str) -> tuple[dict, list, dict]:
-        """Join a run's room read-only; returns (its status, its whole history so far, and
+        """Join a run's room read-only; returns (its status, its history so far, bounded, and
         {design_key, document, next_run_id?, latest_run_id?} for the ack)."""
         with self.lock:
             run = self.runs.get(run_id)
@@ -33,7 +37,7 @@ class Watching:
         join(run_id)
         # Links are read after joining: a follow_on stores its link before it emits run_next
         # to the room, so this watcher either sees the link here or is in the room for the event.
-        return stored_status(row), self.store.points(run_id), {
+        return stored_status(row), self._stored_history(run_id), {
             "design_key": row["design_key"], "document": row["document"], **self._links(run_id)}
 
     def follow_on(self, run_id: str, token: object, next_id: str, next_token: object) -> None:
@@ -102,23 +106,33 @@ class Watching:
                                    run.history + run.unsent)
         timeline = self.records.timeline(run_id, need_run=True)
         return seek_answer(run_id, timeline.at(step) if timeline else None,
-                           self.store.points(run_id))
+                           self._stored_history(run_id))
 
     def details(self, run_id: str) -> dict:
         """A run's summary for GET /api/runs/<id>: status, config, result and history."""
         with self.lock:
             run = self.runs.get(run_id)
-            live = (run.status(self._position(run)), list(run.history)) if run else None
+            live = (run.status(self._position(run)), list(run.history), run.thinned) \
+                if run else None
         row = self.store.get_run(run_id)
         if row is None:
             raise RunError("not_found", f"there is no run {run_id!r}")
-        status, history = live or (stored_status(row), self.store.points(run_id))
-        return {"run_id": run_id, "name": row["name"], "status": status,
+        if live is None:
+            points = self.store.points(run_id)
+            history = thin(points, DETAILS_LIMIT)
+            live = stored_status(row), history, len(history) < len(points)
+        status, history, thinned = live
+        return {"history_downsampled": thinned, "run_id": run_id, "name": row["name"],
+                "status": status,
                 "document": row["document"], "config": row["document"].get("training"),
                 "result": row["summary"], "history": history, "created": row["created"],
                 "finished": row["finished"], "design_key": row["design_key"],
                 "has_weights": (self.store.run_dir(run_id) / "weights.safetensors").is_file(),
                 "next_run_id": None, "latest_run_id": None, **self._links(run_id)}
+
+    def _stored_history(self, run_id: str) -> list[dict]:
+        """An ended run's history from the store, thinned to the live bound (watch, seek)."""
+        return thin(self.store.points(run_id), self.config.history_limit)
 
     def _links(self, run_id: str) -> dict:
         """{next_run_id, latest_run_id} of a run its owner went on from (the end of the chain
