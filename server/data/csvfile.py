@@ -9,18 +9,22 @@ import math
 import os
 import re
 import secrets
+import threading
 from array import array
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
 from .errors import DatasetError
+from .parsing import summarise
 
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BYTES = 20 * 2**20
 NUMERIC_CLASS_LIMIT = 20  # a whole-number target with at most this many values is a class label
 MAX_CLASSES = 100  # a class column may have at most this many distinct values
 PREVIEW_ROWS = 5
+MAX_COLUMNS = 1000  # defaults of CSV_MAX_COLUMNS / CSV_MAX_ROWS (server/data/parsing.py)
+MAX_ROWS = 1_000_000
 SIDECAR_VERSION = 1
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -103,7 +107,7 @@ class _Column:
                 "distinct": distinct[:MAX_CLASSES], "overflow": len(distinct) > MAX_CLASSES}
 
 
-def _header(text: str) -> tuple[str, list[str], Any]:
+def _header(text: str, max_columns: int | None = None) -> tuple[str, list[str], Any]:
     if not text.strip():
         raise DatasetError("the file is empty", "upload")
     delimiter = _delimiter(text)
@@ -125,17 +129,24 @@ def _header(text: str) -> tuple[str, list[str], Any]:
     if len(header) < 2:
         raise DatasetError("the table needs at least two columns: features and a target",
                            "upload")
+    if max_columns is not None and len(header) > max_columns:
+        # Checked on the header, before any row: each column costs memory while reading.
+        raise DatasetError(f"the table has {len(header):,} columns; the limit is "
+                           f"{max_columns:,} (setting CSV_MAX_COLUMNS)", "upload")
     return delimiter, header, rows
 
 
-def parse_table(text: str) -> dict:
+def parse_table(text: str, *, max_columns: int = MAX_COLUMNS, max_rows: int = MAX_ROWS) -> dict:
     """Check a CSV table's structure and summarise its columns (raises DatasetError)."""
-    delimiter, header, rows = _header(text)
+    delimiter, header, rows = _header(text, max_columns)
     cols = [_Column(n) for n in header]
     preview: list[list[str]] = []
     n = 0
     for line, cells in rows:
         n += 1
+        if n > max_rows:
+            raise DatasetError(f"the table has more than {max_rows:,} data rows; the limit is "
+                               f"{max_rows:,} (setting CSV_MAX_ROWS)", "upload")
         if len(cells) != len(header):
             raise DatasetError(f"{_where(line, n)} has {len(cells)} values but the header has "
                                f"{len(header)} columns", "upload")
@@ -191,13 +202,28 @@ def save_upload(data_dir: str | os.PathLike, filename: str, raw_bytes: bytes,
     if len(raw_bytes) > max_bytes:
         raise DatasetError(f"the file is {len(raw_bytes) / 2**20:.1f} MiB; the limit is "
                            f"{max_bytes / 2**20:.0f} MiB", "upload")
-    summary = parse_table(_decode(raw_bytes))
+    summary = summarise(raw_bytes)  # a big file is read in a parse process, not this thread
     filename = Path(str(filename or "upload.csv").replace("\\", "/")).name[:200] or "upload.csv"
     upload_id = secrets.token_hex(8)
     path = upload_path(data_dir, upload_id)
     write_atomic(path, raw_bytes)
     _sidecar(path, summary, filename)
     return _public(upload_id, summary, filename)
+
+
+_summaries: dict[str, tuple[tuple, dict]] = {}  # path -> (stamp, summary), newest last
+_SUMMARIES_KEPT = 32
+
+
+_summaries_lock = threading.Lock()
+
+
+def _remember(key: str, stamp: tuple, summary: dict) -> None:
+    with _summaries_lock:
+        _summaries.pop(key, None)
+        _summaries[key] = (stamp, summary)
+        while len(_summaries) > _SUMMARIES_KEPT:
+            _summaries.pop(next(iter(_summaries)))
 
 
 def inspect_upload(data_dir: str | os.PathLike, upload_id: Any) -> dict:
@@ -208,14 +234,18 @@ def inspect_upload(data_dir: str | os.PathLike, upload_id: Any) -> dict:
     except FileNotFoundError:
         raise DatasetError(f"upload {upload_id!r} was not found; upload the CSV file again",
                            "upload") from None
+    stamp = (SIDECAR_VERSION, st.st_size, st.st_mtime_ns)
+    cached = _summaries.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]  # every validate of a design asks: never re-read even the sidecar
     try:
         meta = json.loads(path.with_suffix(".json").read_text())
-        if (meta.get("version"), meta.get("size"), meta.get("mtime_ns")) == \
-                (SIDECAR_VERSION, st.st_size, st.st_mtime_ns):
+        if (meta.get("version"), meta.get("size"), meta.get("mtime_ns")) == stamp:
+            _remember(str(path), stamp, meta)
             return meta
     except (OSError, ValueError):
         pass
-    summary = parse_table(_decode(path.read_bytes()))
+    summary = summarise(path.read_bytes())
     try:
         _sidecar(path, summary, path.name)
     except OSError:
