@@ -14,6 +14,7 @@ import { Insight } from './insight/insight.js';
 import { Inspector } from './inspector.js';
 import { Palette } from './palette.js';
 import { decodeDoc, loadLocal, parseHash, saveLocal } from './persist.js';
+import { problemText } from './problem.js';
 import { Problems, trainBlock } from './problems.js';
 import { RunPanel } from './run-panel.js';
 import { bindShortcuts, renderHelp } from './shortcuts.js';
@@ -198,7 +199,7 @@ async function readOnlyMode(app, training) {
       const doc = training.runClient.document;
       if (doc) files.openDocument(app, doc, { tidy: true });
     } catch (err) {
-      toast(`Run ${runId}: ${err.message}`, { kind: 'error', timeout: 10000 });
+      toast(`Run ${runId}: ${problemText(err)}`, { kind: 'error', timeout: 10000 });
     }
   };
   if (app.conn.connected) await load();

@@ -5,6 +5,7 @@
 // next_run_id tell a watcher where the run's owner went on to (onNext).
 
 import { ACTIVE } from './progress.js';
+import { ackError } from './problem.js';
 
 export class RunClient {
   constructor(conn, { onStatus = () => {}, onPoints = () => {}, onHistory = () => {},
@@ -94,9 +95,7 @@ export class RunClient {
     try {
       const ack = await this.conn.request('train', doc, 30000);
       if (!ack || !ack.ok) {
-        const err = new Error(ack?.message || 'the server refused to train this design');
-        err.errors = ack?.errors || [];
-        throw err;
+        throw ackError(ack, 'the server refused to train this design');
       }
       this.designKey = ack.design_key || null;
       this.adopt(ack.run_id, ack.token, doc);
@@ -130,7 +129,7 @@ export class RunClient {
     const payload = { run_id: this.runId, token: this.token, action };
     if (steps) payload.steps = steps;
     const ack = await this.conn.request('control', payload);
-    if (!ack?.ok) throw new Error(ack?.message || `could not ${action} the run`);
+    if (!ack?.ok) throw ackError(ack, `could not ${action} the run`);
     if (ack.state) {
       this.status = { ...this.status, state: ack.state };
       this.cb.onStatus(this.status);
@@ -141,7 +140,7 @@ export class RunClient {
   async setLr(lr) {
     if (!this.controllable || !this.active) return null;
     const ack = await this.conn.request('set_hparams', { run_id: this.runId, token: this.token, lr });
-    if (!ack?.ok) throw new Error(ack?.message || 'could not change the learning rate');
+    if (!ack?.ok) throw ackError(ack, 'could not change the learning rate');
     return ack;
   }
 
@@ -149,7 +148,7 @@ export class RunClient {
   async watch(runId, { token = null, document = null, quiet = false } = {}) {
     const ack = await this.conn.request('watch', { run_id: runId });
     if (!ack?.ok) {
-      if (!quiet) throw new Error(ack?.message || `run ${runId} was not found`);
+      if (!quiet) throw ackError(ack, `run ${runId} was not found`);
       return ack;
     }
     if (this.runId && this.runId !== runId) this.leave();

@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { fill, h, toast } from './dom.js';
 import { paramField } from './form.js';
+import { problemText } from './problem.js';
 import { getPath, setPath } from './graph.js';
 
 // The names CONTRACTS.md §1 fixes for the training section; the server checks every value.
@@ -110,7 +111,7 @@ export class TrainingForm {
         this.store.commit(setPath(this.store.doc, ['training', 'dataset'], spec));
         toast(`${chosen.name}: ${answer.rows} rows, ${answer.columns.length} columns`, { kind: 'ok' });
       } catch (err) {
-        toast(`Upload failed: ${err.message}`, { kind: 'error', timeout: 8000 });
+        toast(`Upload failed: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
       }
     });
     const preview = this.upload?.preview?.length ? h('div', { class: 'csv-preview' },

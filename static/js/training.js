@@ -2,6 +2,7 @@
 // pushed run events routed to the charts, the progress bar and the dataset preview.
 
 import { toast } from './dom.js';
+import { problemText } from './problem.js';
 import { formatNumber } from './fields.js';
 import { copyLink } from './files.js';
 import { setInputShape, setPath } from './graph.js';
@@ -70,7 +71,7 @@ export function createTraining(app) {
     try {
       return await fn();
     } catch (err) {
-      toast(`Could not ${what}: ${err.message}`, { kind: 'error', timeout: 8000 });
+      toast(`Could not ${what}: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
       return null;
     }
   }
@@ -128,7 +129,7 @@ export function createTraining(app) {
       try {
         await runClient.watch(target, { token: app.readOnly ? null : token });
       } catch (err) {
-        if (bodyRun) toast(`Run ${target}: ${err.message}`, { kind: 'error', timeout: 10000 });
+        if (bodyRun) toast(`Run ${target}: ${problemText(err)}`, { kind: 'error', timeout: 10000 });
         else saveRun(localStorage, null);
       }
     };

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import PageLog, artifact, wait_ready, watch
 from tests.browser.helpers import button, points, until_not_running, wait_points
-from tests.live import example
+from tests.live import LiveServer, example, make_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -189,3 +189,21 @@ def test_null_metrics_from_the_server_draw_gaps_not_errors(page):
     wait_points(page, 1)
     expect(page.locator('[data-chart="loss"] .chart-latest')).not_to_contain_text("NaN")
     page.screenshot(path=str(artifact("null-metrics.png")))
+
+
+def test_a_busy_server_refusal_is_a_clear_toast(context, tmp_path):
+    """A server that queues nothing answers every `train` busy: the toast says so in words."""
+    live = LiveServer(make_app(tmp_path, MAX_QUEUED_RUNS=0))
+    try:
+        log = PageLog()
+        page = watch(context.new_page(), log)
+        page.goto(live.url + "/")
+        wait_ready(page)
+        button(page, "Train").click()
+        refusal = page.locator(".toast-error", has_text="Could not start training")
+        expect(refusal).to_contain_text("busy")
+        expect(refusal).not_to_contain_text("internal")
+        page.screenshot(path=str(artifact("busy-toast.png")))
+        assert not log.errors, log.errors
+    finally:
+        live.close()

@@ -32,3 +32,19 @@ test('a run summary with a null validation loss says so', () => {
   assert.equal(resultText({ val_loss: null, train_loss: 3 }), 'val loss —');
   assert.equal(resultText({ train_loss: 3 }), 'loss 3');
 });
+
+test('server refusals read as words, not as codes or "internal"', async () => {
+  const { ackError, problemText } = await import('../../../static/js/problem.js');
+  assert.match(problemText({ status: 403, code: 'http_error', message: 'request failed (403)' }), /forbidden/);
+  assert.match(problemText({ status: 415, message: 'request failed (415)' }), /JSON/);
+  assert.match(problemText({ status: 413, message: 'request failed (413)' }), /too large/);
+  assert.match(problemText({ status: 429, code: 'busy', message: '' }), /busy/);
+  assert.equal(problemText({ code: 'quota_exceeded', message: 'at most 4 queued runs' }),
+    'at most 4 queued runs (quota)');
+  assert.equal(problemText(new Error('not connected to the server')), 'not connected to the server');
+  const err = ackError({ ok: false, error: 'busy' }, 'fallback');
+  assert.equal(err.code, 'busy');
+  assert.match(problemText(err), /busy/);
+  assert.equal(ackError({ ok: false, error: 'x', message: 'no run' }, 'f').message, 'no run');
+  assert.equal(ackError(null, 'fallback').message, 'fallback');
+});
