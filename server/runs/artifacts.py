@@ -1,13 +1,19 @@
 """Files made from runs and designs: a run's ONNX export (made once, then cached) and fresh exports.
 
-torch and the exporters are imported on first use, so a server that never exports stays light.
+Every export is built in a separate spawned process (`EXPORTS`), one at a time by default and
+under a memory cap, so a 100-million-parameter export takes no memory from the server process and
+never holds up other clients' requests. torch and the exporters are imported there, on first use.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +54,7 @@ def run_onnx(store: Store, run: dict) -> Artifact:
         if not (folder / WEIGHTS).is_file():
             why = f" (it {run['status']}: {run['message']})" if run.get("message") else ""
             raise RunError("not_found", f"run {run['id']} has no weights to export{why}")
-        network, model = _model(run["document"], store.data_dir, folder / WEIGHTS)
-        data, check = _onnx(model, network)
-        write_atomic(path, data)
-        write_atomic(meta, json.dumps(check).encode())
+        check = EXPORTS.call(_run_onnx_job, run["document"], str(store.data_dir), str(folder))
     return Artifact(name, "application/octet-stream", path=path, check=check)
 
 
@@ -65,18 +68,7 @@ def run_weights(store: Store, run: dict) -> Artifact:
 
 def export_document(document: dict, fmt: str, data_dir) -> Artifact:
     """A design with fresh (seeded) weights as ONNX or PyTorch source."""
-    network, model = _model(document, data_dir, None)
-    if fmt == "onnx":
-        data, check = _onnx(model, network)
-        return Artifact(f"{slug(network.name)}.onnx", "application/octet-stream", data=data,
-                        check=check)
-    try:
-        from server.export import export_pytorch
-    except ImportError:
-        raise RunError("unavailable", "PyTorch source export is not available on this "
-                       "server yet") from None
-    source = export_pytorch(network, model.state_dict())
-    return Artifact(f"{slug(network.name)}.py", "text/x-python", data=source.encode())
+    return Artifact(**EXPORTS.call(_export_job, document, fmt, str(data_dir)))
 
 
 def check_header(check: dict) -> str:
@@ -85,6 +77,127 @@ def check_header(check: dict) -> str:
     return (f"ok={'true' if check.get('ok') else 'false'}; "
             f"max_abs_diff={'none' if diff is None else f'{diff:.3g}'}; "
             f"opset={check.get('opset')}; exporter={check.get('exporter')}")
+
+
+class ExportPool:
+    """Exports in spawned processes: at most `workers` at once, each under a memory cap."""
+
+    def __init__(self, workers: int = 1, memory: int = 8 * 2**30, wait: float = 120.0):
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self.configure(workers, memory, wait)
+
+    def configure(self, workers: int, memory: int, wait: float) -> None:
+        """Set the bounds (the app does, from its config); running export processes end."""
+        self.workers = workers  # exports built at once
+        self.memory = memory  # bytes of address space an export process may take (Linux)
+        self.wait = wait  # seconds an export waits for its turn before the caller gets `busy`
+        self._slots = threading.BoundedSemaphore(workers)
+        self._reset()
+
+    def call(self, job, *args):
+        """Run `job(*args)` in an export process; its RunError comes back as raised there."""
+        slots = self._slots
+        if not slots.acquire(timeout=self.wait):
+            raise RunError("busy", f"{self.workers} export(s) are already being built; "
+                           "try again in a minute")
+        try:
+            outcome = self._executor().submit(job, *args).result()
+        except BrokenProcessPool:
+            self._reset()
+            raise RunError("export_failed", "the export process ran out of memory (its limit "
+                           f"is {self.memory / 2**30:.1f} GiB); make the design smaller") from None
+        finally:
+            slots.release()
+        if "error" in outcome:
+            raise RunError(*outcome["error"])
+        return outcome["value"]
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_cap_memory, initargs=(self.memory,))
+            return self._pool
+
+    def _reset(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        """End the export processes (the server is stopping)."""
+        self._reset()
+
+
+EXPORTS = ExportPool()
+
+
+def _cap_memory(limit: int) -> None:
+    """In the export process: past `limit` bytes an allocation fails instead of the machine
+    swapping (exports run on the CPU, where an address-space limit is safe)."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass  # not Linux, or a lower hard limit already: the pool's bound still holds
+
+
+def _outcome(fn, *args) -> dict:
+    """In an export process: fn's value, or its RunError (or running out of memory) as data."""
+    try:
+        return {"value": fn(*args)}
+    except RunError as e:
+        if "MemoryError" in e.message or "bad_alloc" in e.message:
+            return {"error": ("export_failed", _out_of_memory())}
+        return {"error": (e.code, e.message, e.errors)}
+    except MemoryError:
+        return {"error": ("export_failed", _out_of_memory())}
+
+
+def _out_of_memory() -> str:
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    cap = "" if limit == resource.RLIM_INFINITY else f" of {limit / 2**30:.1f} GiB"
+    return (f"the export ran out of memory: it needs more than its limit{cap} "
+            "(EXPORT_MEMORY_BYTES); make the design smaller")
+
+
+def _export_job(document: dict, fmt: str, data_dir: str) -> dict:
+    """A fresh export, built in an export process."""
+    return _outcome(_export_job_body, document, fmt, data_dir)
+
+
+def _run_onnx_job(document: dict, data_dir: str, folder: str) -> dict:
+    """A run's ONNX file, written into its folder by an export process."""
+    return _outcome(_run_onnx_job_body, document, data_dir, folder)
+
+
+def _export_job_body(document: dict, fmt: str, data_dir: str) -> dict:
+    network, model = _model(document, data_dir, None)
+    if fmt == "onnx":
+        data, check = _onnx(model, network)
+        return {"filename": f"{slug(network.name)}.onnx", "mimetype": "application/octet-stream",
+                "data": data, "check": check}
+    from server.export import export_pytorch
+
+    source = export_pytorch(network, model.state_dict())
+    return {"filename": f"{slug(network.name)}.py", "mimetype": "text/x-python",
+            "data": source.encode()}
+
+
+def _run_onnx_job_body(document: dict, data_dir: str, folder: str) -> dict:
+    folder = Path(folder)
+    network, model = _model(document, data_dir, folder / WEIGHTS)
+    data, check = _onnx(model, network)
+    write_atomic(folder / "model.onnx", data)
+    write_atomic(folder / "model.onnx.json", json.dumps(check).encode())
+    return check
 
 
 def _model(document: dict, data_dir, weights: Path | None):
@@ -119,5 +232,6 @@ def _onnx(model, network) -> tuple[bytes, dict]:
 def _lock(run_id: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(run_id, threading.Lock())
+
 
 

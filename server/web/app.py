@@ -11,6 +11,7 @@ from flask import Flask
 
 from server.data import default_data_dir
 from server.runs import ManagerConfig, RunManager
+from server.runs.artifacts import EXPORTS
 from server.runs.visuals import KINDS
 from server.store import Store
 from server.web import errors, events, guard, routes, socketio  # noqa: F401 - events registers
@@ -49,6 +50,9 @@ DEFAULTS = {
     "INSIGHT_BUDGET": 0.05,  # most of a worker's wall time the pictures may take
     "TIMELINE_INTERVAL": 1.0,  # seconds of training between two timeline checkpoints
     "TIMELINE_MAX": 200,  # checkpoints kept per run (every other one dropped when full)
+    "EXPORT_WORKERS": 1,  # exports built at once, each in its own spawned process
+    "EXPORT_MEMORY_BYTES": 8 * 2**30,  # address space an export process may take (Linux)
+    "EXPORT_WAIT_SECONDS": 120.0,  # how long an export waits for its turn before `busy`
     "TEMPLATE_FOLDER": None,  # where index.html is; None: the project's templates/
     # Who may reach the server (docs/SECURITY.md). Loopback names are always allowed.
     "ALLOWED_HOSTS": [],  # more Host names ("lab.example", ".example.org"; "*": any, unsafe)
@@ -90,6 +94,8 @@ def build_app(test_config: dict | None = None) -> Flask:
         with lock:
             server.emit(event, payload, to=to, namespace="/", callback=callback)
 
+    EXPORTS.configure(config["EXPORT_WORKERS"], config["EXPORT_MEMORY_BYTES"],
+                      config["EXPORT_WAIT_SECONDS"])
     store = Store(data_dir)
     manager = RunManager(store, manager_config(app.config), emit)
     app.extensions["layerlab"] = Layerlab(data_dir, store, manager)

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import current_app
 
 from server.runs import RunManager
+from server.runs.artifacts import EXPORTS
 from server.store import Store
 
 
@@ -22,6 +23,7 @@ class Layerlab:
     def close(self) -> None:
         """Stop every run (recorded as stopped), end the workers, close the database."""
         self.manager.shutdown()
+        EXPORTS.shutdown()
         self.store.close()
 
 
