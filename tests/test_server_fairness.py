@@ -153,3 +153,40 @@ def test_a_diverged_run_fails_at_the_step_its_message_names(server, connect):
     step = int(re.search(r"at step (\d+)", failed["message"]).group(1))
     assert failed["step"] == step
     assert server.manager.store.get_run(run_id)["step"] == step
+
+
+def post_csv(url: str, name: str, text: str) -> dict:
+    """POST /api/uploads as a page's form does (multipart, no Origin header)."""
+    boundary = "layerlab-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\""
+            f"\r\nContent-Type: text/csv\r\n\r\n{text}\r\n--{boundary}--\r\n").encode()
+    request = urllib.request.Request(f"{url}/api/uploads", data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+        return json.load(response)
+
+
+def test_targets_near_1e18_give_an_infinite_val_loss_that_leaves_as_null(server, connect):
+    # Squared errors near 1e37 fit a float32 batch mean, but 400 of them summed over the
+    # validation split overflow: train_loss stays finite and val_loss is infinite.
+    rows = "\n".join(f"{i / 2000:.4f},{(2 + i / 2000) * 1e18:.6e}" for i in range(2000))
+    upload = post_csv(server.url, "huge.csv", f"x,y\n{rows}\n")
+    doc = {"format": "layerlab.network", "version": 1, "name": "huge targets",
+           "nodes": [{"id": "in", "type": "Input", "params": {"shape": [1]}},
+                     {"id": "out", "type": "Linear", "params": {"out_features": 1}}],
+           "edges": [{"source": "in", "target": "out"}],
+           "training": {"dataset": {"name": "csv", "upload": upload["upload_id"], "target": "y"},
+                        "epochs": 1, "batch_size": 8, "loss": "mse",
+                        "optimizer": {"name": "sgd", "lr": 1e-40}}}
+    c = connect(server.url)
+    run_id, _ = c.train(doc)
+    done = c.wait_state(run_id, "finished", "failed", timeout=60)
+    assert done["state"] == "finished"
+    assert re.match(r"val_loss is infinite at step \d+: ", done["message"])
+    assert any("val_loss" in p and p["val_loss"] is None for p in c.points(run_id))
+    text = get_text(f"{server.url}/api/runs/{run_id}")
+    assert "Infinity" not in text and "NaN" not in text
+    details = json.loads(text)
+    assert details["status"]["message"] == done["message"]
+    assert details["result"]["val_loss"] is None
