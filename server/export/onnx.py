@@ -313,8 +313,37 @@ def _quiet() -> Iterator[None]:
             # In eval mode MultiheadAttention/TransformerEncoderLayer may take a fused kernel
             # (torch._transformer_encoder_layer_fwd) that has no ONNX translation.
             torch.backends.mha.set_fastpath_enabled(False)
-            yield
+            with _torchscript_log_off():
+                yield
         finally:
             torch.backends.mha.set_fastpath_enabled(fastpath)
             for lg, level in zip(loggers, levels, strict=True):
                 lg.setLevel(level)
+
+
+@contextlib.contextmanager
+def _torchscript_log_off() -> Iterator[None]:
+    """Keep TorchScript's ONNX log (its failed graphs, printed to stdout) off while exporting."""
+    # torch's setup_onnx_logging tests the function _jit_is_onnx_log_enabled, not its result,
+    # so it always turns the log on; stand in a version that honours verbose=False instead.
+    try:
+        from torch.onnx._internal.torchscript_exporter import utils as ts_utils
+    except ImportError:  # another torch layout: nothing to fix there
+        yield
+        return
+    original = getattr(ts_utils, "setup_onnx_logging", None)
+
+    @contextlib.contextmanager
+    def setup_onnx_logging(verbose: bool) -> Iterator[None]:
+        was = torch._C._jit_is_onnx_log_enabled()
+        torch._C._jit_set_onnx_log_enabled(bool(was or verbose))
+        try:
+            yield
+        finally:
+            torch._C._jit_set_onnx_log_enabled(was)
+
+    ts_utils.setup_onnx_logging = setup_onnx_logging
+    try:
+        yield
+    finally:
+        ts_utils.setup_onnx_logging = original
