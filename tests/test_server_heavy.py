@@ -70,7 +70,12 @@ def test_a_big_upload_is_read_while_others_are_answered_and_validates_fast(live_
 
 
 def test_too_many_rows_are_refused_naming_the_setting(app, live_server):
-    app.config["CSV_MAX_ROWS"] = 100
-    response = upload(live_server, table(3, 101))
+    from server.data import parsing
+
+    parsing.configure({**app.config, "CSV_MAX_ROWS": 100})  # as create_app does from its config
+    try:
+        response = upload(live_server, table(3, 101))
+    finally:
+        parsing.configure(app.config)
     assert response.status_code == 400, response.text
     assert "more than 100 data rows; the limit is 100 (setting CSV_MAX_ROWS)" in response.text

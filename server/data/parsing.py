@@ -3,7 +3,7 @@ parse in a request thread would stall every other client (issue 16, finding 7).
 
 At most `CSV_PARSE_WORKERS` parses run at once; a parse waits `CSV_PARSE_WAIT` seconds for its
 turn and is then refused as busy; the parse process may take `CSV_PARSE_MEMORY_BYTES` of address
-space. Each setting is read from the Flask app's config when there is one, else the default.
+space. The app sets them from its config (`configure`); elsewhere the defaults hold.
 """
 
 from __future__ import annotations
@@ -30,13 +30,17 @@ _slots: threading.BoundedSemaphore | None = None
 _workers = 0
 
 
+SETTINGS = dict(DEFAULTS)  # the values in force; the app sets them from its config
+
+
+def configure(config) -> None:
+    """Take the parse settings from an app config (a mapping with DEFAULTS' names)."""
+    SETTINGS.update({name: config.get(name, default) for name, default in DEFAULTS.items()})
+
+
 def setting(name: str):
-    """A parse setting: the app's config value when in an app context, else the default."""
-    try:
-        from flask import current_app, has_app_context
-    except ImportError:
-        return DEFAULTS[name]
-    return current_app.config.get(name, DEFAULTS[name]) if has_app_context() else DEFAULTS[name]
+    """A parse setting in force."""
+    return SETTINGS[name]
 
 
 def _cap_memory(limit: int) -> None:

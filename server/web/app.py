@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from server.data import default_data_dir
+from server.data import default_data_dir, parsing
 from server.runs import ManagerConfig, RunManager
 from server.runs.artifacts import EXPORTS
 from server.runs.visuals import KINDS
@@ -50,6 +50,13 @@ DEFAULTS = {
     "INSIGHT_BUDGET": 0.05,  # most of a worker's wall time the pictures may take
     "TIMELINE_INTERVAL": 1.0,  # seconds of training between two timeline checkpoints
     "TIMELINE_MAX": 200,  # checkpoints kept per run (every other one dropped when full)
+    # CSV uploads (server/data/parsing.py): caps, and big files parsed in a spawned process.
+    "CSV_MAX_COLUMNS": 1000,  # columns a table may have
+    "CSV_MAX_ROWS": 1_000_000,  # data rows a table may have
+    "CSV_INLINE_BYTES": 256 * 2**10,  # smaller files parse in the request thread (milliseconds)
+    "CSV_PARSE_WORKERS": 1,  # big files parsed at once
+    "CSV_PARSE_WAIT": 30.0,  # seconds a parse waits for its turn before `busy`
+    "CSV_PARSE_MEMORY_BYTES": 2 * 2**30,  # address space a parse process may take (Linux)
     "EXPORT_WORKERS": 1,  # exports built at once, each in its own spawned process
     "EXPORT_MEMORY_BYTES": 8 * 2**30,  # address space an export process may take (Linux)
     "EXPORT_WAIT_SECONDS": 120.0,  # how long an export waits for its turn before `busy`
@@ -96,6 +103,7 @@ def build_app(test_config: dict | None = None) -> Flask:
 
     EXPORTS.configure(config["EXPORT_WORKERS"], config["EXPORT_MEMORY_BYTES"],
                       config["EXPORT_WAIT_SECONDS"])
+    parsing.configure(config)
     store = Store(data_dir)
     manager = RunManager(store, manager_config(app.config), emit)
     app.extensions["layerlab"] = Layerlab(data_dir, store, manager)
