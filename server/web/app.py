@@ -35,6 +35,11 @@ DEFAULTS = {
     "MAX_UPLOAD_BYTES": 20 * 2**20,  # largest CSV upload
     "MAX_CONCURRENT_RUNS": None,  # runs training at once; None: the number of GPUs, or 2 on CPU
     "MAX_QUEUED_RUNS": 100,  # runs that may wait for a worker; beyond it `train` is refused
+    "MAX_RUNS_PER_CLIENT": 4,  # runs one connection may have queued or training (0: no limit)
+    "MAX_RUNS_PER_ADDRESS": 8,  # the same for one remote address; loopback is exempt (0: none)
+    "MAX_RUN_HISTORY_POINTS": 2000,  # a live run's points kept in memory and sent on watch
+    "MAX_WORKER_MEMORY": 0,  # bytes a worker may hold; 0: min(8 GiB, 60% RAM / runs); -1: none
+    "WORKER_MEMORY_INTERVAL": 0.25,  # seconds between two checks of the workers' memory
     "WORKER_POOL": None,  # warm worker processes kept ready; None: MAX_CONCURRENT_RUNS
     "WARM_WORKERS": False,  # start the pool with the app (serve does) instead of on first run
     "WORKER_THREADS": 0,  # torch threads per worker; 0: (CPU cores - 1) / MAX_CONCURRENT_RUNS
@@ -141,6 +146,11 @@ def manager_config(config) -> ManagerConfig:
     return ManagerConfig(
         max_concurrent=concurrent, pool_size=concurrent if pool is None else min(pool, concurrent),
         max_queued=config["MAX_QUEUED_RUNS"], stop_grace=config["STOP_GRACE_SECONDS"],
+        max_per_client=config["MAX_RUNS_PER_CLIENT"],
+        max_per_address=config["MAX_RUNS_PER_ADDRESS"],
+        history_limit=config["MAX_RUN_HISTORY_POINTS"],
+        max_worker_memory=config["MAX_WORKER_MEMORY"],
+        memory_interval=config["WORKER_MEMORY_INTERVAL"],
         metrics_interval=config["METRICS_INTERVAL"],
         frame_ack_timeout=config["FRAME_ACK_TIMEOUT"], threads=config["WORKER_THREADS"],
         insight={"rates": {kind: config[f"INSIGHT_{kind.upper()}_RATE"] for kind in KINDS},

@@ -64,7 +64,8 @@ def on_validate(doc):
 def on_train(doc):
     """Queue a run; the sender joins its room and gets the token that controls it."""
     doc = check_document(doc, current_app.config["MAX_DOCUMENT_BYTES"])
-    run_id, token, key = lab().manager.submit(doc, join_room, request.sid)
+    run_id, token, key = lab().manager.submit(doc, join_room, request.sid,
+                                              address=request.remote_addr)
     return {"ok": True, "run_id": run_id, "token": token, "design_key": key}
 
 
