@@ -62,7 +62,7 @@ def test_while_an_export_is_built_other_requests_are_answered_at_once(app_with):
     done = threading.Event()
 
     def export():
-        client.post("/api/export?format=onnx", json=wide_mlp(2500))
+        client.post("/api/export?format=onnx", json=wide_mlp(1500))
         done.set()
 
     threading.Thread(target=export, daemon=True).start()
@@ -80,7 +80,7 @@ def test_exports_past_the_bound_wait_then_get_busy(app_with):
     answers = []
 
     def export():
-        answers.append(client.post("/api/export?format=onnx", json=wide_mlp(2500)))
+        answers.append(client.post("/api/export?format=onnx", json=wide_mlp(1500)))
 
     threads = [threading.Thread(target=export) for _ in range(3)]
     for t in threads:
