@@ -221,6 +221,13 @@ function wireToolbar(app, training) {
   on('save', () => files.save(app));
   on('share', () => files.share(app));
   on('download', () => files.download(app));
+  on('delete-design', () => {
+    if (app.designId && confirm(`Delete the saved “${app.store.doc.name}” from the server?`)) {
+      files.deleteDesign(app);
+    } else if (!app.designId) {
+      toast('This design is not saved on the server.', { kind: 'info' });
+    }
+  });
   on('upload', () => fileInput.click());
   fileInput.addEventListener('change', () => {
     if (fileInput.files?.[0]) files.upload(app, fileInput.files[0]);

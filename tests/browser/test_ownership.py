@@ -95,3 +95,19 @@ def test_a_run_this_browser_started_is_deleted_from_the_runs_tab(page, base_url)
     expect(row).to_have_count(0)
     expect(page.locator(".toast").filter(has_text=f"Deleted run {first}")).to_be_visible()
     assert requests.get(f"{base_url}/api/runs/{first}", timeout=TIMEOUT).status_code == 404
+
+
+def test_deleting_a_saved_design_from_the_page(page, base_url):
+    new_design(page)
+    drag_layer(page, "Input", 120, 120)
+    page.fill(".design-name", "To be deleted")
+    page.press(".design-name", "Enter")
+    button(page, "Save").click()
+    page.wait_for_function("() => location.hash.startsWith('#design=')")
+    design = page.evaluate("() => decodeURIComponent(location.hash.split('=')[1])")
+    assert requests.get(f"{base_url}/api/designs/{design}", timeout=TIMEOUT).status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete saved design").click()
+    expect(page.locator(".toast").filter(has_text="Deleted the saved")).to_be_visible()
+    assert requests.get(f"{base_url}/api/designs/{design}", timeout=TIMEOUT).status_code == 404
+    expect(page.locator(".design-name")).to_have_value("To be deleted")  # still open here
