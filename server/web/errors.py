@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
@@ -12,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from server.data import DatasetError
 from server.graph.validate import FORMAT, VERSION
 from server.runs import RunError
+from server.runs.run import finite
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +86,6 @@ class StrictJSONProvider(DefaultJSONProvider):
             return super().dumps(obj, allow_nan=False, **kwargs)
         except ValueError:
             return super().dumps(finite(obj), allow_nan=False, **kwargs)
-
-
-def finite(value):
-    """`value` with every NaN or infinite float replaced by None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 def register(app: Flask) -> None:
