@@ -218,6 +218,17 @@ def test_unreadable_packets_get_an_answer(sio, text):
     assert sio.call("validate", example(), timeout=5)["ok"]
 
 
+@pytest.mark.parametrize("event, text", [
+    ("select_sample", '{"run_id": "r", "token": "\\ud800", "index": 0}'),
+    ("control", '{"run_id": "r", "token": "t\\udc00", "action": "stop"}'),
+    ("validate", '{"name": "\\ud800", "nodes": [], "edges": []}'),
+    ("validate", '{"nodes": [], "edges": [], "\\udfff": 1}')])
+def test_a_lone_surrogate_is_refused_naming_the_field(sio, event, text):
+    ack = refused(sio.call(event, Raw(text), timeout=5), "bad_request", "lone surrogate")
+    assert "token" in ack["message"] or "name" in ack["message"], ack
+    assert sio.call("validate", example(), timeout=5)["ok"]
+
+
 # -- finding 3 and 9 over HTTP: depth, NaN, media types on every JSON route ---------------------
 
 @pytest.mark.parametrize("method, path", JSON_ROUTES)
@@ -248,6 +259,14 @@ def test_a_saved_design_with_nan_is_refused_and_not_stored(server):
     assert status == 400, body
     status, saved = request(server.url, "GET", f"/api/designs/{design_id}", None, None)
     assert status == 200 and saved["document"]["nodes"][0]["ui"]["x"] == 40, saved
+
+
+@pytest.mark.parametrize("method, path", JSON_ROUTES)
+def test_a_lone_surrogate_in_a_body_is_refused_naming_the_field(server, method, path):
+    text = json.dumps(example()).replace('"ui": {"x": 40', '"ui": {"label": "\\ud83d", "x": 40', 1)
+    status, body = send(server.url, method, path, text)
+    assert status == 400, body
+    refused(body, "bad_request", "nodes[0].ui.label", "lone surrogate")
 
 
 @pytest.mark.parametrize("method, path", JSON_ROUTES)

@@ -38,7 +38,7 @@ class RunError(Exception):
 
 def hash_token(token: str) -> str:
     """What the store keeps of an owner token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def token_matches(token: object, token_hash: str) -> bool:

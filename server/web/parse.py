@@ -80,12 +80,18 @@ def _plain(value) -> bool:
         for node in level:
             kind = type(node)
             if kind is dict:
+                if not all(key.isascii() or _unicode(key) for key in node):
+                    return False
                 node = node.values()
             elif kind is not list:
                 return _problem(node) is None
             for item in node:
                 kind = type(item)
-                if kind is str or kind is bool or item is None:
+                if kind is str:
+                    if item.isascii() or _unicode(item):
+                        continue
+                    return False
+                if kind is bool or item is None:
                     continue
                 if kind is int or kind is float:
                     if -MAX_NUMBER <= item <= MAX_NUMBER:  # False for NaN too
@@ -112,6 +118,9 @@ def _refuse(value, what: str) -> None:
         if len(path) >= MAX_DEPTH:
             raise bad_request(f"{where(what, path)} is nested more than {MAX_DEPTH} levels deep")
         for key, item in node.items() if type(node) is dict else enumerate(node):
+            problem = _problem(key) if type(node) is dict else None
+            if problem:
+                raise bad_request(f"{where(what, (*path, key))}'s name {problem}"[:300])
             problem = _problem(item)
             if problem == "":
                 stack.append((item, (*path, key)))
@@ -130,7 +139,11 @@ def _problem(value) -> str | None:
         text = str(value)
         text = text if len(text) <= 24 else f"{text[:12]}… ({len(text)} digits)"
         return f"is {text}: numbers must be finite and at most 2**53 in magnitude"
-    if value is None or kind is str or kind is bool:
+    if kind is str:
+        if value.isascii() or _unicode(value):
+            return None
+        return "holds a lone surrogate (half of a UTF-16 pair): text must be valid Unicode"
+    if value is None or kind is bool:
         return None
     if isinstance(value, BadNumber):
         return (f"is {value.text[:40]}: JSON numbers must be finite and at most 2**53 in "
@@ -140,6 +153,15 @@ def _problem(value) -> str | None:
     if isinstance(value, Invalid):
         return value.message
     return f"holds a {kind.__name__}, not a JSON value"
+
+
+def _unicode(text: str) -> bool:
+    """Whether a string is valid Unicode: JSON's \\ud800 escapes can leave half a pair."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def where(what: str, path: tuple) -> str:
