@@ -79,13 +79,17 @@ def print_report(report: dict, doc: dict | None) -> None:
 
 # -- train ------------------------------------------------------------------------------------
 
+SHOWN = ("train_loss", "val_loss", "val_accuracy", "d_loss", "g_loss", "mmd")  # progress bar
+
+
 def cmd_train(args) -> int:
     """layerlab train DOC [--epochs N | --steps N] [--device D] [--out DIR] [--json]."""
     from tqdm import tqdm
 
     from server.graph import DocumentError, parse_document
+    from server.kinds import kind_of
     from server.model import save_weights
-    from server.train import Control, Trainer, TrainError
+    from server.train import Control, TrainError
 
     doc = read_document(args.doc)
     if isinstance(doc, str):
@@ -102,14 +106,15 @@ def cmd_train(args) -> int:
     def on_point(point: dict) -> None:
         bar.total = trainer.total_steps()
         bar.update(point["step"] - bar.n)
-        shown = {k: f"{point[k]:.4g}" for k in ("train_loss", "val_loss", "val_accuracy")
-                 if k in point}
+        shown = {k: f"{point[k]:.4g}" for k in SHOWN if point.get(k) is not None}
         bar.set_postfix(shown, refresh=False)
 
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     try:
-        trainer = Trainer(network, data_dir=args.data_dir, control=control, on_point=on_point,
-                          epochs=args.epochs, steps=args.steps, device=args.device)
+        kind = kind_of(network)
+        trainer = kind.trainer(network, data_dir=args.data_dir, control=control,
+                               on_point=on_point, epochs=args.epochs, steps=args.steps,
+                               device=args.device)
         result = trainer.run()
     except TrainError as e:
         bar.close()
@@ -121,8 +126,7 @@ def cmd_train(args) -> int:
     out = Path(args.out or Path("runs") / f"{slug(network.name)}-{time.strftime('%Y%m%d-%H%M%S')}")
     weights = save_weights(result.model, out / "weights.safetensors")
     summary = {"ok": True, "state": result.state, "steps": result.steps, "epochs": result.epochs,
-               "train_loss": result.train_loss, "val_loss": result.val_loss,
-               "val_accuracy": result.val_accuracy,
+               **kind.summary(result),
                "samples_per_second": round(result.samples_per_second, 1),
                "device": result.device, "weights": str(weights)}
     (out / "metrics.json").write_text(json.dumps({**summary, "history": result.history}))
@@ -130,10 +134,10 @@ def cmd_train(args) -> int:
     if args.json:
         emit_json(summary)
     else:
-        acc = (f", val_accuracy {result.val_accuracy:.4f}"
-               if result.val_accuracy is not None else "")
-        print(f"{result.state}: {result.steps} steps, {result.epochs} epochs, val_loss "
-              f"{result.val_loss:.4g}{acc} on {result.device}; weights in {weights}")
+        figures = ", ".join(f"{k} {v:.4g}" for k, v in kind.summary(result).items()
+                            if isinstance(v, float))
+        print(f"{result.state}: {result.steps} steps, {result.epochs} epochs, {figures} on "
+              f"{result.device}; weights in {weights}")
     return EXIT_OK
 
 
@@ -155,9 +159,10 @@ def cmd_export(args) -> int:
     """layerlab export DOC [--weights FILE] [--format onnx|pytorch] -o OUT [--check]."""
     from tqdm import tqdm
 
-    from server.export import ExportError, export_onnx, export_pytorch
+    from server.export import ExportError, export_onnx
     from server.graph import DocumentError, parse_document
-    from server.model import WeightsError, apply_weights, build_model, load_weights
+    from server.kinds import kind_of
+    from server.model import WeightsError, apply_weights, load_weights
 
     as_json = args.json or args.check
     args.json = as_json
@@ -166,7 +171,8 @@ def cmd_export(args) -> int:
         return fail(args, doc)
     try:
         network = parse_document(doc, data_dir=args.data_dir)
-        model = build_model(network, seed=network.training["seed"])
+        kind = kind_of(network)
+        model = kind.build(network, seed=network.training["seed"])
         if args.weights:
             apply_weights(model, load_weights(args.weights))
     except (DocumentError, WeightsError) as e:
@@ -174,7 +180,7 @@ def cmd_export(args) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "pytorch":
-        out.write_text(export_pytorch(network, model.state_dict()), encoding="utf-8")
+        out.write_text(kind.pytorch_source(network, model), encoding="utf-8")
         result = {"ok": True, "path": str(out), "format": "pytorch"}
         print(f"wrote {out}", file=sys.stderr)
     else:
@@ -186,7 +192,9 @@ def cmd_export(args) -> int:
             stages.update(1)
 
         try:
-            res = export_onnx(model, network, out, check=args.check, progress=progress)
+            target, module, input_name = kind.onnx_target(network, model)
+            res = export_onnx(module, target, out, check=args.check, progress=progress,
+                              input_name=input_name)
         except ExportError as e:
             stages.close()
             return fail(args, str(e))

@@ -57,7 +57,9 @@ def test_the_budget_thins_pictures_out(monkeypatch):
         time.sleep(0.02)
         return {"nodes": {}}
 
-    monkeypatch.setitem(module.PRODUCERS, "weights", slow)
+    from server.kinds import supervised
+
+    monkeypatch.setitem(supervised.PICTURES, "weights", (1.0, slow))
     only = {"boundary": 0, "activations": 0, "health": 0, "results": 0, "weights": 1000}
     sent, visuals, _ = run(1.0, wanted=True, budget=0.02, rates=only)
     seconds = sent[-1][2]["time"]

@@ -68,9 +68,11 @@ class ExportResult:
 
 
 def export_onnx(model: LayerlabModel, network: Network, path, *, opset: int | None = None,
-                check: bool = True, progress: Progress | None = None) -> ExportResult:
+                check: bool = True, progress: Progress | None = None,
+                input_name: str = "input") -> ExportResult:
     """Export to `path` (a file path or a binary stream); raises ExportError on failure."""
-    data, result = export_onnx_bytes(model, network, opset=opset, check=check, progress=progress)
+    data, result = export_onnx_bytes(model, network, opset=opset, check=check, progress=progress,
+                                     input_name=input_name)
     if hasattr(path, "write"):
         path.write(data)
         return result
@@ -82,8 +84,10 @@ def export_onnx(model: LayerlabModel, network: Network, path, *, opset: int | No
 
 def export_onnx_bytes(model: LayerlabModel, network: Network, *, opset: int | None = None,
                       check: bool = True, progress: Progress | None = None,
-                      exporters: tuple[str, ...] | None = None) -> tuple[bytes, ExportResult]:
-    """The ONNX file as bytes plus its ExportResult; raises ExportError on failure."""
+                      exporters: tuple[str, ...] | None = None,
+                      input_name: str = "input") -> tuple[bytes, ExportResult]:
+    """The ONNX file as bytes plus its ExportResult; raises ExportError on failure. The graph's
+    input is called `input_name` (a gan's generator takes `noise`)."""
     started = time.perf_counter()
     exporters = exporters or preferred_exporters(network)
     report = progress or (lambda stage: None)
@@ -97,6 +101,7 @@ def export_onnx_bytes(model: LayerlabModel, network: Network, *, opset: int | No
         try:
             proto = _EXPORT[exporter](twin, inputs[CHECK_BATCHES[0]], opset)
             _tidy(proto, network)
+            _rename_input(proto, input_name)
             onnx.checker.check_model(proto)
             opset = _opset_of(proto)
         except Exception as e:  # any failure: try the next exporter
@@ -107,7 +112,7 @@ def export_onnx_bytes(model: LayerlabModel, network: Network, *, opset: int | No
         if check:
             report("checking")
             try:
-                diff, close = compare(twin, data, inputs)
+                diff, close = compare(twin, data, inputs, input_name)
             except Exception as e:  # ORT refusing the file
                 failures.append(f"ONNX Runtime could not run the {exporter} export: "
                                 f"{_first_line(e)}")
@@ -155,15 +160,15 @@ def sample_input(network: Network, batch: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(shape, generator=gen)
 
 
-def compare(model: torch.nn.Module, data: bytes,
-            inputs: dict[int, torch.Tensor]) -> tuple[float, bool]:
+def compare(model: torch.nn.Module, data: bytes, inputs: dict[int, torch.Tensor],
+            input_name: str = "input") -> tuple[float, bool]:
     """Run the file in ONNX Runtime on each input; (max |diff| to PyTorch, all within tolerance)."""
     session = ort_session(data)
     worst, close = 0.0, True
     for x in inputs.values():
         with torch.no_grad():
             expected = model(x).numpy()
-        (actual,) = session.run(["output"], {"input": x.numpy()})
+        (actual,) = session.run(["output"], {input_name: x.numpy()})
         if actual.shape != expected.shape:
             raise ExportError(f"ONNX Runtime returned shape {list(actual.shape)} for a batch of "
                               f"{len(x)}; PyTorch returns {list(expected.shape)}")
@@ -180,6 +185,19 @@ def ort_session(data: bytes):
     options = ort.SessionOptions()
     options.log_severity_level = 3
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+def _rename_input(proto: onnx.ModelProto, name: str) -> None:
+    """Call the graph's input `name` (both exporters are asked for `input`)."""
+    if name == "input":
+        return
+    for value in proto.graph.input:
+        if value.name == "input":
+            value.name = name
+    for node in proto.graph.node:
+        for i, used in enumerate(node.input):
+            if used == "input":
+                node.input[i] = name
 
 
 def _export_dynamo(model: torch.nn.Module, x: torch.Tensor, opset: int) -> onnx.ModelProto:

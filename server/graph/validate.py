@@ -12,6 +12,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from server.data.catalog import DatasetError, DatasetInfo, describe
+from server.graph import gan
 from server.graph.catalog import CATALOG, Param
 from server.graph.fit import check_budget, check_fit
 from server.graph.network import Budget, DocumentError, Network, Node, Report
@@ -65,18 +66,25 @@ def validate(doc: Any, *, budget: Budget | None = None, data_dir=None) -> Report
         return Report(None, errors)
 
     training = resolve_training(doc.get("training"), errors)
+    kind = training.get("kind", "supervised")
     dataset = _describe_dataset(training, data_dir, err)
     nodes, rejected = _check_nodes(raw_nodes, err)
+    gan.check_sources(nodes, kind, err)
     if not wired:  # without both lists the wiring cannot be judged; guesses would be noise
         return Report(Network(name, [], None, None, training, dataset, doc), errors)
-    open_ends = _check_edges(raw_edges, nodes, rejected, err)
+    open_ends = _check_edges(raw_edges, nodes, rejected, err, fed_input=kind == "gan")
     order = _topological_order(nodes, err)
     input_id, output_id = _check_endpoints(nodes, open_ends, err)
     network = Network(name, order, input_id, output_id, training, dataset, doc)
+    if kind == "gan" and order:
+        gan.check_structure(network, err)
     if order and input_id:
         # Nodes whose own inputs are broken were marked invalid, so the rest still get shapes.
         _infer(network, err)
-        check_fit(network, err)
+        if kind == "gan":
+            gan.check_fit(network, err)
+        else:
+            check_fit(network, err)
         check_budget(network, budget, err)
     return Report(network, errors)
 
@@ -199,7 +207,8 @@ def _unknown_type(layer_type: Any) -> str:
     return f"unknown layer type {show(layer_type)}{hint}"
 
 
-def _check_edges(raw_edges: list, nodes: dict[str, Node], rejected: set, err) -> set[str]:
+def _check_edges(raw_edges: list, nodes: dict[str, Node], rejected: set, err,
+                 fed_input: bool = False) -> set[str]:
     """Resolve edges into each node's ordered inputs; returns the ids with a dropped out-edge.
 
     A node that lost an edge (to a refused or missing node) or has the wrong number of inputs
@@ -249,6 +258,9 @@ def _check_edges(raw_edges: list, nodes: dict[str, Node], rejected: set, err) ->
     for node in nodes.values():
         if node.id in lost_input:
             node.valid = False
+        elif fed_input and node.type == "Input":
+            if len(node.inputs) > 1:  # a gan's generator feeds its Input: one edge
+                err(node.id, "edges", "the Input takes one edge, from the generator's last node")
         elif not _check_input_count(node, err):
             node.valid = False
     return open_ends

@@ -19,7 +19,7 @@ class LayerlabModel(nn.Module):
         self.layers = nn.ModuleDict()
         plan = []
         for node in network.nodes:
-            if node.type == "Input":
+            if node.id == self.input_id:  # the Input (or a generator's Noise): fed, not built
                 continue
             self.layers[node.id] = BUILDERS[node.type](node)
             plan.append((node.id, tuple(node.inputs)))

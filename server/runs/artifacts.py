@@ -184,9 +184,9 @@ def _export_job_body(document: dict, fmt: str, data_dir: str) -> dict:
         data, check = _onnx(model, network)
         return {"filename": f"{slug(network.name)}.onnx", "mimetype": "application/octet-stream",
                 "data": data, "check": check}
-    from server.export import export_pytorch
+    from server.kinds import kind_of
 
-    source = export_pytorch(network, model.state_dict())
+    source = kind_of(network).pytorch_source(network, model)
     return {"filename": f"{slug(network.name)}.py", "mimetype": "text/x-python",
             "data": source.encode()}
 
@@ -202,14 +202,15 @@ def _run_onnx_job_body(document: dict, data_dir: str, folder: str) -> dict:
 
 def _model(document: dict, data_dir, weights: Path | None):
     from server.graph import DocumentError, parse_document
-    from server.model import WeightsError, apply_weights, build_model, load_weights
+    from server.kinds import kind_of
+    from server.model import WeightsError, apply_weights, load_weights
 
     try:
         network = parse_document(document, data_dir=data_dir)
     except DocumentError as e:
         raise RunError("invalid_document", f"the design cannot be exported: {e}",
                        e.errors) from None
-    model = build_model(network, seed=network.training["seed"])
+    model = kind_of(network).build(network, seed=network.training["seed"])
     if weights is not None:
         try:
             apply_weights(model, load_weights(weights))
@@ -219,10 +220,13 @@ def _model(document: dict, data_dir, weights: Path | None):
 
 
 def _onnx(model, network) -> tuple[bytes, dict]:
+    """What the design's kind exports (a gan: its generator), checked against ONNX Runtime."""
     from server.export import ExportError, export_onnx_bytes
+    from server.kinds import kind_of
 
+    network, model, input_name = kind_of(network).onnx_target(network, model)
     try:
-        data, result = export_onnx_bytes(model, network, check=True)
+        data, result = export_onnx_bytes(model, network, check=True, input_name=input_name)
     except ExportError as e:
         raise RunError("export_failed", e.message) from None
     return data, {"ok": result.ok, "max_abs_diff": result.max_abs_diff, "opset": result.opset,

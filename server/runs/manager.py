@@ -159,8 +159,10 @@ class RunManager(Watching):
                                f"or training, the limit per {who} ({name}); stop one or wait "
                                "for one to finish")
 
-    def control(self, run_id: str, token: object, action: str, steps: int = 1) -> str:
-        """Pause, resume, step or stop a run; returns the state it is in or heading for."""
+    def control(self, run_id: str, token: object, action: str, steps: int = 1,
+                network: str | None = None) -> str:
+        """Pause, resume, step or stop a run; returns the state it is in or heading for. A gan's
+        step may run only one `network`: "d", "g" or "both" (one iteration, the default)."""
         with self.lock:
             run = self._owned(run_id, token)
             if run.terminal:
@@ -169,24 +171,33 @@ class RunManager(Watching):
                 raise RunError("conflict", f"run {run_id} has already {run.state}")
             if run.state == "queued" or (run.state == "starting" and action == "stop"):
                 return self._control_waiting(run, action, steps)
-            run.worker.send("control", run.id, action, steps)
+            arg = [steps, network] if action == "step" and network not in (None, "both") \
+                else steps
+            run.worker.send("control", run.id, action, arg)
             if action == "stop":
                 run.worker.stop_asked = time.monotonic()
             return ACTIONS[action]
 
-    def set_lr(self, run_id: str, token: object, lr: float | None) -> None:
-        """Change a run's learning rate from its next step on (optimizer state is kept)."""
+    def set_lr(self, run_id: str, token: object, lr: float | None,
+               generator_lr: float | None = None) -> None:
+        """Change a run's learning rate (a gan's discriminator's; `generator_lr` its
+        generator's) from its next step on; optimizer state is kept."""
         with self.lock:
             run = self._owned(run_id, token)
-            if lr is None:
+            if lr is None and generator_lr is None:
                 return
-            lr = float(lr)
             if run.terminal:
                 raise RunError("conflict", f"run {run_id} has already {run.state}")
-            if run.worker is None:
-                run.lr = lr
-            else:
-                run.worker.send("control", run.id, "set_lr", lr)
+            if lr is not None:
+                if run.worker is None:
+                    run.lr = float(lr)
+                else:
+                    run.worker.send("control", run.id, "set_lr", float(lr))
+            if generator_lr is not None:
+                if run.worker is None:
+                    run.generator_lr = float(generator_lr)
+                else:
+                    run.worker.send("control", run.id, "set_lr", [float(generator_lr), "g"])
 
     def set_speed(self, run_id: str, token: object, speed: float | None) -> None:
         """Slow motion: at most `speed` steps a second (None: full speed)."""

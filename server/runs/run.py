@@ -73,6 +73,7 @@ class Run:
     client: str | None = None  # the connection that started it (per-client limit, fair queue)
     address: str | None = None  # the remote address it came from (per-address limit)
     lr: float | None = None  # a learning rate asked for before it started
+    generator_lr: float | None = None  # a gan generator's, asked for before it started
     speed: float | None = None  # slow motion (steps per second), kept for a queued run
     last_sent: float = 0.0  # monotonic time of the last run_metrics batch
     last_saved: float = field(default_factory=time.monotonic)
@@ -100,7 +101,8 @@ class Run:
     def job(self) -> dict:
         """What a worker needs to train this run."""
         return {"run_id": self.id, "document": self.document, "paused": self.paused,
-                "steps": self.steps, "lr": self.lr, "speed": self.speed,
+                "steps": self.steps, "lr": self.lr, "generator_lr": self.generator_lr,
+                "speed": self.speed,
                 "visuals": bool(self.watchers), "select": self.selected}
 
 

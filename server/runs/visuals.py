@@ -15,70 +15,26 @@ import time
 import traceback
 from collections.abc import Callable
 
-KINDS = ("boundary", "activations", "health", "results", "weights")
-RATES = {"boundary": 10.0, "activations": 4.0, "health": 2.0, "results": 1.0, "weights": 1.0}
 BUDGET = 0.05  # share of wall time the pictures may take while wanted
 BURST = 0.05  # seconds of picture work allowed ahead of the budget (the first frames)
 
 
-def boundary(insight) -> dict | None:
-    """run_boundary fields: size, extent, mode, min, max, data."""
-    frame = insight.boundary()
-    if frame is None:
-        return None
-    frame.pop("shape")  # the same as size
-    return frame
-
-
-def activations(insight) -> dict:
-    """run_activations fields: nodes, and the fixed sample they follow (selected)."""
-    return {"nodes": insight.activations(), "selected": insight.selected}
-
-
-def health(insight) -> dict | None:
-    """run_health fields: gradients, nodes (once a step has measured the gradients)."""
-    if insight.trainer.grad_norms is None:
-        insight.trainer.probe_grads = True
-        return None
-    return insight.health()
-
-
-def weights(insight) -> dict:
-    """run_weights fields: nodes."""
-    return {"nodes": insight.weights()}
-
-
-def measure_gradients(trainer) -> None:
-    """Gradient norms on one training batch, for a run none of whose steps was probed."""
-    # In eval mode, so BatchNorm's running statistics stay as trained.
-    from server.train.gradients import gradient_norms
-
-    model, was_training = trainer.model, trainer.model.training
-    model.eval()
-    try:
-        xb, yb = trainer.x_train[:trainer.batch_size], trainer.y_train[:trainer.batch_size]
-        trainer.loss_fn(model(xb), yb).backward()
-        trainer.grad_norms = gradient_norms(trainer.grad_groups)
-    finally:
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
-
-
-PRODUCERS: dict[str, Callable] = {
-    "boundary": boundary, "activations": activations, "health": health,
-    "results": lambda insight: insight.results(), "weights": weights,
-}
-
-
 class Visuals:
-    """The pictures of one run: what is wanted, how often, and what they have cost."""
+    """The pictures of one run: what is wanted, how often, and what they have cost. Which
+    pictures there are, and how each is made, is the training kind's (its PICTURES)."""
 
     def __init__(self, run_id: str, control, send: Callable[[tuple], None],
-                 settings: dict | None = None, wanted: bool = False, selected: int = 0):
+                 settings: dict | None = None, wanted: bool = False, selected: int = 0,
+                 kind=None):
+        from server.kinds import kind as kind_named
+
         settings = settings or {}
-        rates = {**RATES, **(settings.get("rates") or {})}
+        self.kind = kind or kind_named("supervised")
+        self.pictures = list(self.kind.PICTURES)
+        rates = {k: rate for k, (rate, _) in self.kind.PICTURES.items()}
+        rates.update(settings.get("rates") or {})
         self.run_id, self.control, self.send = run_id, control, send
-        self.intervals = {k: 1.0 / rates[k] for k in KINDS if rates.get(k)}
+        self.intervals = {k: 1.0 / rates[k] for k in self.pictures if rates.get(k)}
         self.budget = settings.get("budget", BUDGET)
         self.wanted = wanted  # set from the command thread; read once per logged point
         self.selected = selected
@@ -130,10 +86,10 @@ class Visuals:
         """Every kind once more at the end of the run, watched or not, for the run's record."""
         if trainer.grad_norms is None:
             try:
-                measure_gradients(trainer)
+                self.kind.final_gradients(trainer)
             except Exception:  # noqa: BLE001 - the run is over; its other pictures still go
                 traceback.print_exc()
-        self.emit(trainer, list(KINDS), final=True)
+        self.emit(trainer, self.pictures, final=True)
 
     def emit(self, trainer, kinds: list[str], final: bool = False) -> None:
         """Make the frames of `kinds` and send them in one message."""
@@ -163,14 +119,12 @@ class Visuals:
         return {"frames": self.frames, "seconds": round(self.seconds, 4)}
 
     def _insight(self, trainer):
-        if self.insight is None and len(self.broken) < len(KINDS):
-            from server.insight import Insight
-
+        if self.insight is None and len(self.broken) < len(self.pictures):
             try:
-                self.insight = Insight(trainer)
+                self.insight = self.kind.insight(trainer)
             except Exception:  # noqa: BLE001 - no pictures for this design; it still trains
                 traceback.print_exc()
-                self.broken.update(KINDS)
+                self.broken.update(self.pictures)
                 return None
             self.insight.select(self.selected)
             trainer.probe_grads = True  # gradient norms on the next step, for run_health
@@ -180,7 +134,7 @@ class Visuals:
         if kind in self.broken:
             return None
         try:
-            return PRODUCERS[kind](insight)
+            return self.kind.PICTURES[kind][1](insight)
         except Exception:  # noqa: BLE001 - a picture that fails must never fail the run
             traceback.print_exc()
             self.broken.add(kind)

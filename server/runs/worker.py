@@ -102,9 +102,14 @@ def read_commands(commands, jobs: queue.Queue, current: Current, control_class, 
                 control.step(job["steps"])
             if job.get("lr") is not None:
                 control.set_lr(job["lr"])
+            if job.get("generator_lr") is not None:
+                control.set_lr(job["generator_lr"], "g")
             control.set_speed(job.get("speed"))
+            from server.kinds import kind_of
+
             visuals = Visuals(job["run_id"], control, send, job.get("insight"),
-                              wanted=job.get("visuals", False), selected=job.get("select", 0))
+                              wanted=job.get("visuals", False), selected=job.get("select", 0),
+                              kind=kind_of(job["document"]))
             with current.lock:
                 current.run_id, current.control, current.visuals = job["run_id"], control, visuals
             jobs.put((job, control, visuals))
@@ -127,36 +132,43 @@ def apply(control, visuals: Visuals, action: str, arg) -> None:
         control.pause()
     elif action == "resume":
         control.resume()
-    elif action == "step":
-        control.step(arg or 1)
+    elif action == "step":  # arg: steps, or [steps, network] (a gan's d, g or both)
+        steps, network = arg if isinstance(arg, (list, tuple)) else (arg, "both")
+        control.step(steps or 1, network)
     elif action == "stop":
         control.stop()
-    elif action == "set_lr":
-        control.set_lr(arg)
+    elif action == "set_lr":  # arg: lr, or [lr, network] (a gan's "g": the generator's)
+        lr, network = arg if isinstance(arg, (list, tuple)) else (arg, "d")
+        control.set_lr(lr, network)
     elif action == "set_speed":
         control.set_speed(arg)
 
 
 def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None:
     """Run one job to its end and report how it ended."""
-    from server.graph import DocumentError
+    from server.graph import DocumentError, parse_document
+    from server.kinds import kind_of
     from server.model import save_weights
-    from server.train import Trainer, TrainError
+    from server.train import TrainError
 
     job, control, visuals = work  # (the job, its Control, its Visuals) from the reader
     run_id = job["run_id"]
     trainer = None
     try:
-        trainer = Trainer(job["document"], data_dir=data_dir, control=control,
-                          on_point=lambda p: send(("point", run_id, {**p, "t_wall": time.time()})),
-                          on_status=lambda s: send(("status", run_id, s)),
-                          on_log=visuals.on_log, device=pick_device(job["document"], slot))
+        network = parse_document(job["document"], data_dir=data_dir)
+        kind = kind_of(network)
+        trainer = kind.trainer(
+            network, data_dir=data_dir, control=control,
+            on_point=lambda p: send(("point", run_id, {**p, "t_wall": time.time()})),
+            on_status=lambda s: send(("status", run_id, s)),
+            on_log=visuals.on_log, device=pick_device(job["document"], slot))
         visuals.trainer = trainer
         result = trainer.run()
         weights = save_weights(result.model, Path(data_dir) / "runs" / run_id /
                                "weights.safetensors")
         visuals.final(trainer)  # after the weights are safe: a picture never changes them
-        send(("done", run_id, {**summarize(result, weights), "insight": visuals.stats()}))
+        send(("done", run_id, {**summarize(result, weights), **kind.summary(result),
+                               "insight": visuals.stats()}))
     except (TrainError, DocumentError) as e:
         send(("failed", run_id, str(e), getattr(e, "step", None)))
     except MemoryError:
@@ -196,10 +208,8 @@ def pick_device(document: dict, slot: int) -> str | None:
 
 
 def summarize(result, weights: Path) -> dict:
-    """The JSON-ready final figures of a TrainResult."""
+    """The JSON-ready final figures every kind's result has (the kind's summary adds its own)."""
     return {"state": result.state, "steps": result.steps, "epochs": result.epochs,
-            "train_loss": result.train_loss, "val_loss": result.val_loss,
-            "val_accuracy": result.val_accuracy,
             "samples_per_second": round(result.samples_per_second, 1),
             "seconds": round(result.seconds, 4),
             "device": result.device, "weights": weights.name}

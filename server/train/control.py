@@ -16,7 +16,9 @@ class Control:
         self.paused = paused
         self.stopping = False
         self.step_budget = 0  # steps allowed while paused
+        self.step_network = "both"  # what a step runs: a gan's "d", "g" or "both" (one iteration)
         self.pending_lr: float | None = None
+        self.pending_generator_lr: float | None = None  # a gan's generator (set_lr network "g")
         self.speed: float | None = None  # slow motion: steps per second (None: full speed)
         self._next_step_at = 0.0
         self.calls: list[Callable[[], None]] = []  # run on the training thread (call_soon)
@@ -32,10 +34,11 @@ class Control:
             self.paused, self.step_budget, self.dirty = False, 0, True
             self._cond.notify_all()
 
-    def step(self, steps: int = 1) -> None:
-        """Run `steps` more steps and then stay paused."""
+    def step(self, steps: int = 1, network: str = "both") -> None:
+        """Run `steps` more steps (of a gan's `network`: d, g or both) and then stay paused."""
         with self._cond:
             self.paused, self.dirty = True, True
+            self.step_network = network or "both"
             self.step_budget += max(1, int(steps))
             self._cond.notify_all()
 
@@ -45,10 +48,15 @@ class Control:
             self.stopping, self.dirty = True, True
             self._cond.notify_all()
 
-    def set_lr(self, lr: float) -> None:
-        """Change the learning rate from the next step on (optimizer state is kept)."""
+    def set_lr(self, lr: float, network: str = "d") -> None:
+        """Change the learning rate from the next step on (optimizer state is kept); a gan's
+        generator's with network "g"."""
         with self._cond:
-            self.pending_lr, self.dirty = float(lr), True
+            if network == "g":
+                self.pending_generator_lr = float(lr)
+            else:
+                self.pending_lr = float(lr)
+            self.dirty = True
 
     def set_speed(self, steps_per_second: float | None) -> None:
         """Slow motion: at most this many steps a second from now on (None: full speed)."""
@@ -84,10 +92,13 @@ class Control:
             self._refresh()
             return calls
 
-    def take_lr(self) -> float | None:
-        """The learning rate asked for since the last call, if any."""
+    def take_lr(self, network: str = "d") -> float | None:
+        """The learning rate asked for since the last call, if any (a gan's generator's: "g")."""
         with self._cond:
-            lr, self.pending_lr = self.pending_lr, None
+            if network == "g":
+                lr, self.pending_generator_lr = self.pending_generator_lr, None
+            else:
+                lr, self.pending_lr = self.pending_lr, None
             self._refresh()
             return lr
 
@@ -123,4 +134,5 @@ class Control:
 
     def _refresh(self) -> None:
         self.dirty = (self.stopping or self.paused or self.pending_lr is not None
-                      or bool(self.calls) or self.speed is not None)
+                      or self.pending_generator_lr is not None or bool(self.calls)
+                      or self.speed is not None)

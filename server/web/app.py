@@ -10,9 +10,9 @@ from pathlib import Path
 from flask import Flask
 
 from server.data import default_data_dir, parsing
+from server.kinds import PICTURE_NAMES
 from server.runs import ManagerConfig, RunManager
 from server.runs.artifacts import EXPORTS
-from server.runs.visuals import KINDS
 from server.store import Store
 from server.web import errors, events, guard, routes, socketio  # noqa: F401 - events registers
 from server.web.services import Layerlab
@@ -48,6 +48,7 @@ DEFAULTS = {
     "FRAME_ACK_TIMEOUT": 10.0,  # seconds a heavy frame waits for its ack before the next goes
     # Pictures of a watched run, per second (0: none); made only while someone watches.
     "INSIGHT_BOUNDARY_RATE": 10.0,  # run_boundary (2-D datasets)
+    "INSIGHT_GENERATED_RATE": 10.0,  # run_generated (gan runs: samples, manifold, badges)
     "INSIGHT_ACTIVATIONS_RATE": 4.0,  # run_activations
     "INSIGHT_HEALTH_RATE": 2.0,  # run_health (gradient norms, badges)
     "INSIGHT_RESULTS_RATE": 1.0,  # run_results (classification)
@@ -153,7 +154,8 @@ def manager_config(config) -> ManagerConfig:
         memory_interval=config["WORKER_MEMORY_INTERVAL"],
         metrics_interval=config["METRICS_INTERVAL"],
         frame_ack_timeout=config["FRAME_ACK_TIMEOUT"], threads=config["WORKER_THREADS"],
-        insight={"rates": {kind: config[f"INSIGHT_{kind.upper()}_RATE"] for kind in KINDS},
+        insight={"rates": {name: config[f"INSIGHT_{name.upper()}_RATE"]
+                           for name in PICTURE_NAMES},
                  "budget": config["INSIGHT_BUDGET"]},
         timeline_interval=config["TIMELINE_INTERVAL"], timeline_limit=config["TIMELINE_MAX"])
 
