@@ -82,7 +82,11 @@ def test_a_run_this_browser_started_is_deleted_from_the_runs_tab(page, base_url)
     assert until_not_running(page) == "finished"
     first = page.evaluate("window.layerlab.runClient.runId")
     button(page, "Train").click()
-    expect(run_state(page)).not_to_have_attribute("data-run-state", "finished")
+    # A 5-epoch spiral run may start and finish between two looks at its state: wait for the
+    # page to hold the new run, then for it to end.
+    page.wait_for_function("id => window.layerlab.runClient.runId "
+                           "&& window.layerlab.runClient.runId !== id", arg=first,
+                           timeout=30_000)
     assert until_not_running(page) == "finished"
     if not page.locator(".insight").is_visible():
         button(page, "Insight").click()
