@@ -11,7 +11,6 @@ from tests.browser.helpers import (
     button,
     drag_layer,
     new_design,
-    run_state,
     set_epochs,
     until_not_running,
     wait_valid,
