@@ -19,10 +19,11 @@ import zlib
 from pathlib import Path
 
 from server.data.atomic import write_atomic
+from server.kinds import PICTURE_NAMES
 
 FORMAT = "layerlab.timeline"
 VERSION = 1
-SEEKABLE = ("run_boundary", "run_activations", "run_health", "run_results", "run_weights")
+SEEKABLE = tuple(f"run_{name}" for name in PICTURE_NAMES)  # every kind's picture events
 META, BLOB = "timeline.json", "timeline.bin"
 
 
