@@ -1,4 +1,4 @@
-"""Export every catalog layer and every example to ONNX (checked in ONNX Runtime) and source."""
+"""Export every catalog case and every example to ONNX (checked in ONNX Runtime) and source."""
 
 from __future__ import annotations
 
@@ -24,97 +24,33 @@ from server.export import (
     sample_input,
 )
 from server.export import onnx as onnx_export
-from server.export.pytorch import WRAPPER_OF, build_class
-from server.graph import CATALOG, parse_document
+from server.export.pytorch import build_class
+from server.graph import CATALOG, Network, parse_document
 from server.model import build_model
+from tests import catalog_cases as cases
+from tests.catalog_cases import CASES, case_names, case_network
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "server" / "examples").glob("*.layerlab.json"))
 RTOL, ATOL = 1e-3, 1e-5
-
-# name -> (input shape, layer type, params, widths of two Linear branches for merge layers)
-CASES: dict[str, tuple[list[int], str, dict, tuple[int, int] | None]] = {}
-
-
-def case(name: str, shape: list[int], type_: str, params: dict | None = None,
-         merge: tuple[int, int] | None = None) -> None:
-    CASES[name] = (shape, type_, params or {}, merge)
+CASE_NAMES = case_names()  # "Conv2d", "Conv2d-1", ...: every case of tests/catalog_cases.py
+BUILT = sorted(t for t, spec in CATALOG.items() if spec.module is not None)  # all but Input
 
 
-case("Linear", [4], "Linear", {"out_features": 3})
-case("Linear-seq", [5, 4], "Linear", {"out_features": 3, "bias": False})
-case("Flatten", [3, 4, 4], "Flatten")
-case("Reshape", [12], "Reshape", {"shape": [3, -1]})
-case("Dropout", [4], "Dropout", {"p": 0.5})
-case("Identity", [4], "Identity")
-case("Conv1d", [3, 10], "Conv1d", {"out_channels": 4, "padding": 1, "stride": 2})
-case("Conv2d", [3, 8, 8], "Conv2d", {"out_channels": 4, "dilation": 2, "bias": False})
-case("MaxPool1d", [3, 10], "MaxPool1d", {"kernel_size": 3, "padding": 1})
-case("MaxPool2d", [3, 8, 8], "MaxPool2d")
-case("AvgPool2d", [3, 8, 8], "AvgPool2d", {"kernel_size": 3, "stride": 2, "padding": 1})
-case("AdaptiveAvgPool2d", [3, 8, 8], "AdaptiveAvgPool2d", {"output_size": 2})
-case("AdaptiveAvgPool2d-uneven", [3, 7, 7], "AdaptiveAvgPool2d", {"output_size": 3})
-case("BatchNorm1d", [4], "BatchNorm1d")
-case("BatchNorm1d-seq", [3, 10], "BatchNorm1d", {"eps": 1e-3})
-case("BatchNorm2d", [3, 8, 8], "BatchNorm2d", {"affine": False})
-case("LayerNorm", [5, 8], "LayerNorm")
-case("ReLU", [4], "ReLU")
-case("LeakyReLU", [4], "LeakyReLU", {"negative_slope": 0.2})
-case("ELU", [4], "ELU", {"alpha": 0.5})
-case("GELU", [4], "GELU")
-case("GELU-tanh", [4], "GELU", {"approximate": "tanh"})
-case("Sigmoid", [4], "Sigmoid")
-case("Tanh", [4], "Tanh")
-case("Softmax", [3, 5], "Softmax", {"dim": 0})
-for rnn in ("RNN", "GRU", "LSTM"):
-    case(rnn, [5, 3], rnn, {"hidden_size": 6})
-    case(f"{rnn}-seq", [5, 3], rnn, {"hidden_size": 6, "return_sequences": True})
-    case(f"{rnn}-bi", [5, 3], rnn, {"hidden_size": 6, "bidirectional": True, "num_layers": 2})
-    case(f"{rnn}-bi-seq", [5, 3], rnn, {"hidden_size": 6, "bidirectional": True,
-                                        "return_sequences": True})
-case("RNN-relu", [5, 3], "RNN", {"hidden_size": 6, "nonlinearity": "relu"})
-case("Embedding", [5], "Embedding", {"num_embeddings": 10, "embedding_dim": 4})
-case("Embedding-column", [5, 1], "Embedding", {"num_embeddings": 10, "embedding_dim": 4})
-case("MultiheadAttention", [5, 8], "MultiheadAttention", {"num_heads": 2})
-case("TransformerEncoderLayer", [5, 8], "TransformerEncoderLayer",
-     {"nhead": 2, "dim_feedforward": 16})
-case("TransformerEncoderLayer-pre", [5, 8], "TransformerEncoderLayer",
-     {"nhead": 2, "dim_feedforward": 16, "norm_first": True, "activation": "gelu"})
-case("Add", [4], "Add", merge=(6, 6))
-case("Concat", [4], "Concat", merge=(6, 3))
-case("Concat-last", [5, 4], "Concat", {"dim": -1}, merge=(6, 3))
-
-
-def document(name: str) -> dict:
-    """A tiny design: Input -> the layer (merge layers get two Linear branches)."""
-    shape, type_, params, merge = CASES[name]
-    nodes = [{"id": "in", "type": "Input", "params": {"shape": shape}}]
-    edges = []
-    sources = ["in"]
-    if merge:
-        sources = ["left", "right"]
-        for node_id, width in zip(sources, merge, strict=True):
-            nodes.append({"id": node_id, "type": "Linear", "params": {"out_features": width}})
-            edges.append({"source": "in", "target": node_id})
-    nodes.append({"id": "layer", "type": type_, "params": params})
-    edges += [{"source": s, "target": "layer"} for s in sources]
-    return {"format": "layerlab.network", "version": 1, "name": f"test {name}",
-            "nodes": nodes, "edges": edges}
-
-
-def designs() -> dict[str, dict]:
-    """Every catalog case and every example, by name."""
-    docs = {name: document(name) for name in CASES}
-    docs.update({p.name.split(".")[0]: json.loads(p.read_text()) for p in EXAMPLES})
-    return docs
+def designs() -> dict[str, Network]:
+    """Every catalog case and every example, by name, as checked networks."""
+    networks = {name: case_network(*case) for name, case in CASE_NAMES.items()}
+    networks.update({p.name.split(".")[0]: parse_document(json.loads(p.read_text()))
+                     for p in EXAMPLES})
+    return networks
 
 
 DESIGNS = designs()
 _EXPORTS: dict[str, tuple] = {}
 
 
-def model_of(doc: dict):
+def model_of(design: dict | Network):
     """The network and a seeded model in eval mode, BatchNorm statistics made non-trivial."""
-    network = parse_document(doc)
+    network = design if isinstance(design, Network) else parse_document(design)
     model = build_model(network, seed=0)
     gen = torch.Generator().manual_seed(1)
     for module in model.modules():
@@ -133,10 +69,32 @@ def exported(name: str):
     return _EXPORTS[name]
 
 
-def test_every_catalog_type_has_a_case():
-    # Input opens every case; a design of an Input alone is no layer to export.
-    covered = {type_ for _, type_, _, _ in CASES.values()} | {"Input"}
-    assert covered == set(CATALOG)
+def twin_of(network: Network, model: torch.nn.Module) -> torch.nn.Module:
+    """The exported source, exec'd, with the model's weights loaded strictly."""
+    source = export_pytorch(network, model.state_dict())
+    twin = build_class(source, class_name(network))()
+    twin.load_state_dict(model.state_dict(), strict=True)
+    return twin.eval()
+
+
+def test_cases_name_catalog_types():
+    assert set(CASES) <= set(CATALOG), set(CASES) - set(CATALOG)
+
+
+@pytest.mark.parametrize("layer_type", BUILT)
+def test_every_catalog_type_builds_and_exports(layer_type):
+    # One catalog entry plus one case in tests/catalog_cases.py is all a new layer needs.
+    assert CASES.get(layer_type), f"{layer_type} has no case in tests/catalog_cases.py"
+    network, model, data, result = exported(layer_type)
+    shape, params = CASES[layer_type][0]
+    x = cases.sample_input(layer_type, shape, params, batch=4)
+    with torch.no_grad():
+        out = model(x)
+        assert list(out.shape) == [4, *network.node(network.output_id).shape]
+        torch.testing.assert_close(twin_of(network, model)(x), out)
+    (actual,) = onnx_export.ort_session(data).run(["output"], {"input": x.numpy()})
+    np.testing.assert_allclose(actual, out.numpy(), rtol=RTOL, atol=ATOL)
+    assert result.ok, result.message
 
 
 @pytest.mark.parametrize("name", DESIGNS)
@@ -217,7 +175,7 @@ def test_export_prints_nothing_but_what_the_caller_prints():
         {"id": "gru", "type": "GRU", "params": {"hidden_size": 4}},
     ], "edges": [{"source": "in", "target": "pool"}, {"source": "pool", "target": "seq"},
                  {"source": "seq", "target": "gru"}]}
-    docs = [DESIGNS["residual_mlp"], pooled]
+    docs = [DESIGNS["residual_mlp"].document, pooled]
     run = subprocess.run([sys.executable, "-c", QUIET_SCRIPT, json.dumps(docs)],
                          capture_output=True, text=True, timeout=120,
                          cwd=Path(__file__).parents[1])
@@ -294,7 +252,9 @@ def test_pytorch_source_round_trips(name):
                              else node.names)}
     assert imports == {"sys", "torch"}
     classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
-    wrappers = {WRAPPER_OF[n.type] for n in network.nodes if n.type in WRAPPER_OF}
+    # The file carries exactly the Layerlab wrappers the built model is made of.
+    wrappers = {type(m).__name__ for m in model.modules()
+                if type(m).__module__ == "server.model.layers"}
     assert classes == {class_name(network), *wrappers}
     twin = build_class(source, class_name(network))()
     twin.load_state_dict(model.state_dict(), strict=True)
@@ -306,9 +266,8 @@ def test_pytorch_source_round_trips(name):
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
 def test_pytorch_source_is_lint_clean(tmp_path):
-    for name, doc in DESIGNS.items():
-        (tmp_path / f"{name.replace('-', '_').lower()}.py").write_text(
-            export_pytorch(parse_document(doc)))
+    for name, network in DESIGNS.items():
+        (tmp_path / f"{name.replace('-', '_').lower()}.py").write_text(export_pytorch(network))
     run = subprocess.run(["ruff", "check", "--no-cache", "--isolated", "--line-length", "100",
                           "--select", "E,F,W,I,B,UP", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)

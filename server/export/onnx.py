@@ -30,14 +30,13 @@ import onnx
 import torch
 
 from server.export.errors import ExportError
-from server.graph import Network
+from server.graph import CATALOG, Network
 from server.model import LayerlabModel
 
 DEFAULT_OPSET = 18  # supported by both exporters and by ONNX Runtime >= 1.14
 RTOL, ATOL = 1e-3, 1e-5  # the --check tolerance of CONTRACTS.md §2
 CHECK_BATCHES = (3, 1)  # batch 1 proves the batch axis is really dynamic
 EXPORTERS = ("dynamo", "torchscript")
-RECURRENT = {"RNN", "GRU", "LSTM"}  # layer types that dynamo unrolls over time
 # Debug metadata the dynamo exporter attaches to every node: source paths of this server and
 # FX dumps, no use to whoever opens the file.
 DROPPED_METADATA = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node")
@@ -145,7 +144,7 @@ def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
 
 def preferred_exporters(network: Network) -> tuple[str, ...]:
     """The exporters in the order to try them (see the module docstring for why)."""
-    if any(node.type in RECURRENT for node in network.nodes):
+    if any(CATALOG[node.type].recurrent for node in network.nodes):  # dynamo unrolls them
         return ("torchscript", "dynamo")
     return EXPORTERS
 
@@ -154,7 +153,7 @@ def sample_input(network: Network, batch: int, seed: int = 0) -> torch.Tensor:
     """A random batch of the network's input; integer ids in range when it feeds an Embedding."""
     shape = (batch, *network.node(network.input_id).shape)
     gen = torch.Generator().manual_seed(seed + batch)
-    vocab = [n.params["num_embeddings"] for n in network.nodes if n.type == "Embedding"]
+    vocab = [n.params[v] for n in network.nodes if (v := CATALOG[n.type].vocabulary)]
     if vocab:
         return torch.randint(0, min(vocab), shape, generator=gen).float()
     return torch.randn(shape, generator=gen)

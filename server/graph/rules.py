@@ -128,6 +128,44 @@ def conv2d(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
     return (oc, oh, ow), c * oc * k * k + (oc if p["bias"] else 0)
 
 
+def conv_transpose2d(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
+    """ConvTranspose2d: [C, H, W] -> [out_channels, H', W'], H' = (H-1)*stride + kernel_size
+    + output_padding - 2*padding (PyTorch's rule, dilation 1)."""
+    (x,) = in_shapes
+    layer = "ConvTranspose2d"
+    _need_rank(x, 3, layer, "[channels, height, width]")
+    c, h, w = x
+    k, s, pad, extra = p["kernel_size"], p["stride"], p["padding"], p["output_padding"]
+    if extra >= s:
+        raise ShapeError(f"{layer} output_padding {extra} must be smaller than stride {s}",
+                         "output_padding")
+    out = []
+    for size, axis in ((h, "height"), (w, "width")):
+        full = (size - 1) * s + k + extra
+        if full - 2 * pad < 1:
+            raise ShapeError(f"{layer} padding {pad} on each side leaves no output {axis} (it is "
+                             f"{full} before padding)", "padding")
+        out.append(full - 2 * pad)
+    oc = p["out_channels"]
+    return (oc, *out), c * oc * k * k + (oc if p["bias"] else 0)
+
+
+def upsample(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
+    """Upsample: [C, H, W] -> [C, H * scale_factor, W * scale_factor]."""
+    (x,) = in_shapes
+    _need_rank(x, 3, "Upsample", "[channels, height, width]")
+    if p["align_corners"] and p["mode"] != "bilinear":
+        raise ShapeError(f"Upsample align_corners applies to bilinear mode only; mode is "
+                         f"{p['mode']}", "align_corners")
+    s = p["scale_factor"]
+    return (x[0], x[1] * s, x[2] * s), 0
+
+
+def noise(in_shapes: list[Shape], p: dict) -> tuple[Shape, int]:
+    """Noise takes no input: one sample is a vector z of `dim` values."""
+    return (p["dim"],), 0
+
+
 def _pool_args(p: dict, layer: str) -> tuple[int, int, int]:
     k = p["kernel_size"]
     s = p["stride"] if p.get("stride") is not None else k
@@ -310,6 +348,12 @@ def saved_conv(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
     c, rank = in_shapes[0][0], len(out) - 1
     points = prod(out[1:])
     return prod(out) + c * p["kernel_size"] ** rank * points, "kernel_size"
+
+
+def saved_conv_transpose(in_shapes: list[Shape], out: Shape, p: dict) -> Saved:
+    """ConvTranspose2d on CPU: columns of out_channels * kernel taps per input point."""
+    points = prod(in_shapes[0][1:])
+    return prod(out) + out[0] * p["kernel_size"] ** 2 * points, "kernel_size"
 
 
 def saved_recurrent(gates: int):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from server.graph import CATALOG
 from server.insight.frames import plane_grid, quantize, quantize_fixed
 from server.insight.health import badges, dead_fraction
 
@@ -15,7 +16,6 @@ MAX_UNITS = 64  # units (or channels) per node drawn as pictures
 MAX_STRIP = 256  # units per node drawn as a strip
 MAX_WEIGHTS = 64 * 64  # a dense layer's matrix is sent whole up to this size, else a histogram
 HIST_BINS = 32
-RECURRENT = ("RNN", "GRU", "LSTM")
 
 
 class Insight:
@@ -38,8 +38,8 @@ class Insight:
         self.samples_y = trainer.y_val[:samples]
         self.selected = 0
         self.node_ids = [n.id for n in self.network.nodes]
-        self.relu_ids = [n.id for n in self.network.nodes if n.type in ("ReLU", "LeakyReLU")]
-        self.types = {n.id: n.type for n in self.network.nodes}
+        self.specs = {n.id: CATALOG[n.type] for n in self.network.nodes}
+        self.relu_ids = [node_id for node_id, spec in self.specs.items() if spec.relu_like]
         self.inputs = {n.id: n.inputs for n in self.network.nodes}
 
     def select(self, index: int) -> None:
@@ -97,7 +97,7 @@ class Insight:
         for node_id, value in sample.items():
             if node_id in planes and planes[node_id].dim() == 2:
                 nodes[node_id] = self._plane_frame(planes[node_id], value[0])
-            elif self.types[node_id] in RECURRENT and value.dim() == 2:
+            elif self.specs[node_id].recurrent and value.dim() == 2:
                 nodes[node_id] = self._sample_frame(node_id, self._over_time(node_id, sample))
             else:
                 nodes[node_id] = self._sample_frame(node_id, value[0])
@@ -120,7 +120,7 @@ class Insight:
         if value.dim() == 3:  # (C, H, W): feature maps
             return {"kind": "maps", "units": value.shape[0], **quantize(value[:MAX_UNITS])}
         if value.dim() == 2:  # (T, F): a sequence over time (or a 1-D conv's channels)
-            kind = "maps" if self.types[node_id].endswith("1d") else "sequence"
+            kind = "maps" if self.specs[node_id].channels_first else "sequence"
             return {"kind": kind, "units": value.shape[1], **quantize(value[:, :MAX_STRIP])}
         return {"kind": "units", "units": value.shape[0], **quantize(value[:MAX_STRIP])}
 

@@ -1,8 +1,9 @@
-"""Builders: one per catalog type, mapping a checked node to its nn.Module.
+"""The modules a catalog entry's Call names, and the builder that instantiates those Calls.
 
-Params arrive resolved (defaults filled) and sizes that follow from the incoming shape
-(`in_features`, `in_channels`, `num_features`, `input_size`, `embed_dim`) are taken from
-`node.in_shapes`, never asked of the user.
+Each catalog entry says which module it becomes (`LayerSpec.module`, a pure Call from
+server/graph/modules.py): a torch.nn class or one of the small wrappers below. The PyTorch source
+export writes these wrappers into the exported file as they are (inspect.getsource), so each must
+stand alone on `torch` and `nn`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from server.graph import Node
-
-
-def _doc_dim(dim: int) -> int:
-    """A dim counted without the batch axis, as counted with it."""
-    return dim + 1 if dim >= 0 else dim
+from server.graph import CATALOG, Node
+from server.graph.modules import Call
 
 
 class Reshape(nn.Module):
@@ -32,7 +29,7 @@ class Reshape(nn.Module):
 
 
 class Recurrent(nn.Module):
-    """RNN/GRU/LSTM over (N, T, F); the full sequence or the last hidden state of each direction."""
+    """RNN/GRU/LSTM over (N, T, F): every step's output, or the last step of each direction."""
 
     def __init__(self, rnn: nn.RNNBase, return_sequences: bool):
         super().__init__()
@@ -41,21 +38,21 @@ class Recurrent(nn.Module):
         self.directions = 2 if rnn.bidirectional else 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, h = self.rnn(x)  # out: (N, T, H*dirs)
+        out, h = self.rnn(x)  # out: (N, T, H * directions)
         if self.return_sequences:
             return out
         if isinstance(h, tuple):  # LSTM: (h_n, c_n)
             h = h[0]
-        last = h[-self.directions:]  # (dirs, N, H): the top layer, both directions
+        last = h[-self.directions:]  # (directions, N, H): the top layer
         return last.transpose(0, 1).reshape(x.shape[0], -1)
 
 
 class Embedding(nn.Module):
-    """Embedding that accepts float ids (datasets are float32) and [T, 1] columns."""
+    """nn.Embedding that takes float ids (cast to long) and, optionally, (N, T, 1) columns."""
 
-    def __init__(self, num_embeddings: int, dim: int, squeeze_last: bool):
+    def __init__(self, num_embeddings: int, embedding_dim: int, squeeze_last: bool = False):
         super().__init__()
-        self.embedding = nn.Embedding(num_embeddings, dim)
+        self.embedding = nn.Embedding(num_embeddings, embedding_dim)
         self.squeeze_last = squeeze_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,9 +62,9 @@ class Embedding(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention over (N, T, E)."""
+    """Multi-head self-attention over (N, T, E): query, key and value are the input."""
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float, bias: bool):
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
         super().__init__()
         self.attn = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout, bias=bias,
                                           batch_first=True)
@@ -87,88 +84,41 @@ class Add(nn.Module):
 
 
 class Concat(nn.Module):
-    """Concatenate inputs along a sample axis."""
+    """Concatenate its inputs along `dim` (counted with the batch axis)."""
 
     def __init__(self, dim: int):
         super().__init__()
-        self.dim = _doc_dim(dim)
+        self.dim = dim
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=self.dim)
 
 
-def _recurrent(cls: type[nn.RNNBase]) -> Callable[[Node], nn.Module]:
-    def build(n: Node) -> nn.Module:
-        p = n.params
-        extra = {"nonlinearity": p["nonlinearity"]} if cls is nn.RNN else {}
-        rnn = cls(n.in_shapes[0][-1], p["hidden_size"], num_layers=p["num_layers"],
-                  bidirectional=p["bidirectional"], batch_first=True,
-                  dropout=p["dropout"] if p["num_layers"] > 1 else 0.0, **extra)
-        return Recurrent(rnn, p["return_sequences"])
-
-    return build
+WRAPPERS: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (Reshape, Recurrent, Embedding, SelfAttention, Add, Concat)}
 
 
-def _conv(cls: type[nn.Module]) -> Callable[[Node], nn.Module]:
-    def build(n: Node) -> nn.Module:
-        p = n.params
-        return cls(n.in_shapes[0][0], p["out_channels"], p["kernel_size"], stride=p["stride"],
-                   padding=p["padding"], dilation=p["dilation"], bias=p["bias"])
-
-    return build
+def module_class(fn: str) -> type[nn.Module]:
+    """The class a Call names: "nn.Conv2d" or a wrapper above."""
+    return getattr(nn, fn[3:]) if fn.startswith("nn.") else WRAPPERS[fn]
 
 
-def _pool(cls: type[nn.Module]) -> Callable[[Node], nn.Module]:
-    def build(n: Node) -> nn.Module:
-        p = n.params
-        return cls(p["kernel_size"], stride=p["stride"] or p["kernel_size"], padding=p["padding"])
+def instantiate(call: Call) -> nn.Module:
+    """The module a Call describes, its Call arguments instantiated first."""
 
-    return build
+    def value(v):
+        return instantiate(v) if isinstance(v, Call) else v
 
-
-def _norm(cls: type[nn.Module]) -> Callable[[Node], nn.Module]:
-    def build(n: Node) -> nn.Module:
-        p = n.params
-        return cls(n.in_shapes[0][0], eps=p["eps"], momentum=p["momentum"], affine=p["affine"])
-
-    return build
+    args = [value(a) for a in call.args]
+    kwargs = {k: value(v) for k, v in call.kwargs.items()}
+    return module_class(call.fn)(*args, **kwargs)
 
 
+def build_layer(node: Node) -> nn.Module:
+    """A checked node's module, as its catalog entry describes it."""
+    return instantiate(CATALOG[node.type].module(node))
+
+
+# Every type that becomes a module (all but Input, which is fed), for builder.py's lookup.
 BUILDERS: dict[str, Callable[[Node], nn.Module]] = {
-    "Linear": lambda n: nn.Linear(n.in_shapes[0][-1], n.params["out_features"],
-                                  bias=n.params["bias"]),
-    "Flatten": lambda n: nn.Flatten(),
-    "Reshape": lambda n: Reshape(n.shape),
-    "Dropout": lambda n: nn.Dropout(n.params["p"]),
-    "Identity": lambda n: nn.Identity(),
-    "Conv1d": _conv(nn.Conv1d),
-    "Conv2d": _conv(nn.Conv2d),
-    "MaxPool1d": _pool(nn.MaxPool1d),
-    "MaxPool2d": _pool(nn.MaxPool2d),
-    "AvgPool2d": _pool(nn.AvgPool2d),
-    "AdaptiveAvgPool2d": lambda n: nn.AdaptiveAvgPool2d(n.params["output_size"]),
-    "BatchNorm1d": _norm(nn.BatchNorm1d),
-    "BatchNorm2d": _norm(nn.BatchNorm2d),
-    "LayerNorm": lambda n: nn.LayerNorm(n.in_shapes[0][-1], eps=n.params["eps"],
-                                        elementwise_affine=n.params["elementwise_affine"]),
-    "ReLU": lambda n: nn.ReLU(),
-    "LeakyReLU": lambda n: nn.LeakyReLU(n.params["negative_slope"]),
-    "ELU": lambda n: nn.ELU(n.params["alpha"]),
-    "GELU": lambda n: nn.GELU(approximate=n.params["approximate"]),
-    "Sigmoid": lambda n: nn.Sigmoid(),
-    "Tanh": lambda n: nn.Tanh(),
-    "Softmax": lambda n: nn.Softmax(dim=_doc_dim(n.params["dim"])),
-    "RNN": _recurrent(nn.RNN),
-    "GRU": _recurrent(nn.GRU),
-    "LSTM": _recurrent(nn.LSTM),
-    "Embedding": lambda n: Embedding(n.params["num_embeddings"], n.params["embedding_dim"],
-                                     len(n.in_shapes[0]) > 1 and n.in_shapes[0][-1] == 1),
-    "MultiheadAttention": lambda n: SelfAttention(n.in_shapes[0][-1], n.params["num_heads"],
-                                                  n.params["dropout"], n.params["bias"]),
-    "TransformerEncoderLayer": lambda n: nn.TransformerEncoderLayer(
-        n.in_shapes[0][-1], n.params["nhead"], dim_feedforward=n.params["dim_feedforward"],
-        dropout=n.params["dropout"], activation=n.params["activation"], batch_first=True,
-        norm_first=n.params["norm_first"]),
-    "Add": lambda n: Add(),
-    "Concat": lambda n: Concat(n.params["dim"]),
-}
+    t: build_layer for t, spec in CATALOG.items() if spec.module is not None}
