@@ -9,9 +9,9 @@ from server.export.onnx import (
     preferred_exporters,
     sample_input,
 )
-from server.export.pytorch import class_name, export_pytorch
+from server.export.pytorch import class_name, export_pytorch, export_pytorch_gan
 
 __all__ = [
     "ExportError", "ExportResult", "class_name", "cpu_copy", "export_onnx", "export_onnx_bytes",
-    "export_pytorch", "preferred_exporters", "sample_input",
+    "export_pytorch", "export_pytorch_gan", "preferred_exporters", "sample_input",
 ]

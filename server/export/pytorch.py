@@ -94,6 +94,105 @@ def export_pytorch(network: Network, state_dict: dict | None = None) -> str:
     return source
 
 
+def export_pytorch_gan(generator: Network, discriminator: Network,
+                       state_dict: dict | None = None) -> str:
+    """Both networks of a gan design in one file: `Generator` and `Discriminator` classes,
+    `load_generator(path)` and `load_discriminator(path)` reading the run's one weights file
+    (keys `generator.*` and `discriminator.*`), and a main that samples and scores."""
+    parts = [("generator", generator), ("discriminator", discriminator)]
+    for _, network in parts:
+        unknown = sorted({n.type for n in _layers(network) if CATALOG[n.type].module is None})
+        if unknown:
+            raise ExportError(f"PyTorch export does not know the layer type(s) "
+                              f"{', '.join(unknown)}")
+    calls = {role: {n.id: CATALOG[n.type].module(n) for n in _layers(network)}
+             for role, network in parts}
+    used = sorted(set().union(*(_wrappers(c) for role in calls for c in calls[role].values())))
+    header = _gan_header(generator, discriminator)
+    source = "\n".join([
+        header,
+        *("\n" + inspect.getsource(WRAPPERS[w]) for w in used),
+        _model_class(generator, "Generator", calls["generator"]),
+        _model_class(discriminator, "Discriminator", calls["discriminator"]),
+        _GAN_FOOTER,
+    ])
+    if state_dict is not None:
+        for role, cls in (("generator", "Generator"), ("discriminator", "Discriminator")):
+            prefix = f"{role}."
+            _check_state_dict(source, cls, {k[len(prefix):]: v for k, v in state_dict.items()
+                                            if k.startswith(prefix)})
+    return source
+
+
+def _gan_header(generator: Network, discriminator: Network) -> str:
+    title = " ".join((generator.document.get("name") or "GAN").split()).replace(
+        "\\", "/").replace('"', "'")
+    params = sum(n.n_params for n in generator.nodes + discriminator.nodes)
+    noise = tuple(generator.node(generator.input_id).shape)
+    sample = tuple(discriminator.node(discriminator.input_id).shape)
+    about = textwrap.fill(
+        "`Generator` turns noise into samples and `Discriminator` scores samples (a logit: "
+        "real > 0 > generated); each submodule is named by its canvas node id, so the weights "
+        "Layerlab trained load with strict=True (both live in the run's one weights file).",
+        WIDTH - 4)
+    return f'''"""{title}: a GAN exported by Layerlab ({params:,} parameters).
+
+{about}
+
+    python this_file.py [weights.safetensors]
+"""
+
+import sys
+
+import torch
+from torch import nn
+
+NOISE_SHAPE = {noise!r}  # one noise vector, without the batch axis
+INPUT_SHAPE = {sample!r}  # one sample
+'''
+
+
+_GAN_FOOTER = '''
+def _state(path, prefix: str) -> dict:
+    """The weights of one network from Layerlab's weights file (or a plain state_dict)."""
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    if any(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return state
+
+
+def load_generator(path=None) -> Generator:
+    """The generator in eval mode: noise (N, *NOISE_SHAPE) -> samples (N, *INPUT_SHAPE)."""
+    model = Generator()
+    if path is not None:
+        model.load_state_dict(_state(path, "generator."), strict=True)
+    return model.eval()
+
+
+def load_discriminator(path=None) -> Discriminator:
+    """The discriminator in eval mode: samples -> one logit each (real > 0 > generated)."""
+    model = Discriminator()
+    if path is not None:
+        model.load_state_dict(_state(path, "discriminator."), strict=True)
+    return model.eval()
+
+
+if __name__ == "__main__":
+    path = sys.argv[1] if len(sys.argv) > 1 else None
+    generator, discriminator = load_generator(path), load_discriminator(path)
+    z = torch.randn(3, *NOISE_SHAPE)
+    with torch.no_grad():
+        x = generator(z)
+        print(f"noise {tuple(z.shape)} -> samples {tuple(x.shape)}; "
+              f"D(samples) = {torch.sigmoid(discriminator(x)).flatten().tolist()}")
+'''
+
+
 def _shape(shape) -> str:
     """(N, 16): a shape with the batch axis written N."""
     return "(" + ", ".join(["N", *(str(d) for d in shape)]) + ")"

@@ -34,13 +34,11 @@ def onnx_target(network, model):
 
 
 def pytorch_source(network, model) -> str:
-    """Both networks' classes in one file (generator first)."""
-    from server.export import export_pytorch
+    """Both networks in one file: Generator, Discriminator and a loader for each."""
+    from server.export import export_pytorch_gan
 
     g_network, d_network = split(network)
-    parts = [export_pytorch(g_network, model.generator.state_dict()),
-             export_pytorch(d_network, model.discriminator.state_dict())]
-    return "\n\n# " + "-" * 96 + "\n\n".join(parts)
+    return export_pytorch_gan(g_network, d_network, model.state_dict())
 
 
 def insight(trainer):

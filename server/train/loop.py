@@ -28,14 +28,19 @@ class TrainError(Exception):
         self.step = step
 
 
+def _betas(opt: dict) -> tuple[float, float]:
+    """Adam's moment decay rates (a GAN wants beta1 0.5; PyTorch's default is 0.9)."""
+    return (opt.get("beta1", 0.9), opt.get("beta2", 0.999))
+
+
 OPTIMIZERS: dict[str, Callable] = {
     "sgd": lambda p, o, **kw: torch.optim.SGD(p, lr=o["lr"], momentum=o["momentum"],
                                               nesterov=o["nesterov"],
                                               weight_decay=o["weight_decay"], **kw),
-    "adam": lambda p, o, **kw: torch.optim.Adam(p, lr=o["lr"], weight_decay=o["weight_decay"],
-                                                **kw),
-    "adamw": lambda p, o, **kw: torch.optim.AdamW(p, lr=o["lr"], weight_decay=o["weight_decay"],
-                                                  **kw),
+    "adam": lambda p, o, **kw: torch.optim.Adam(p, lr=o["lr"], betas=_betas(o),
+                                                weight_decay=o["weight_decay"], **kw),
+    "adamw": lambda p, o, **kw: torch.optim.AdamW(p, lr=o["lr"], betas=_betas(o),
+                                                  weight_decay=o["weight_decay"], **kw),
     "adagrad": lambda p, o, **kw: torch.optim.Adagrad(p, lr=o["lr"],
                                                       weight_decay=o["weight_decay"], **kw),
     "rmsprop": lambda p, o, **kw: torch.optim.RMSprop(p, lr=o["lr"], momentum=o["momentum"],
