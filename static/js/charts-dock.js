@@ -1,8 +1,11 @@
-// The chart dock: one MetricTable feeding the loss and accuracy charts, the smoothing slider
-// and the log-scale toggle. Redraws at most once per animation frame.
+// The chart dock: one MetricTable feeding one chart per chart of the run's kind (its catalog
+// says which metrics go on which chart: supervised loss and accuracy; a gan's loss,
+// discriminator and MMD), the smoothing slider, the log-scale toggle and the legend.
+// Redraws at most once per animation frame.
 
-import { $ } from './dom.js';
-import { MetricChart } from './charts.js';
+import { $, h } from './dom.js';
+import { MetricChart, chartLook, toneColour } from './charts.js';
+import { BUILTIN, chartPlan, markedMetrics } from './insight/kinds.js';
 import { MetricTable } from './series.js';
 
 const PREFS_KEY = 'layerlab.charts.v1';
@@ -11,17 +14,24 @@ export class ChartsDock {
   constructor(root, { uPlot, storage = window.localStorage }) {
     this.root = root;
     this.storage = storage;
+    this.uPlot = uPlot;
     this.table = new MetricTable();
     const prefs = this.loadPrefs();
     this.smoothing = $('input[name=smoothing]', root);
     this.log = $('input[name=log_scale]', root);
     this.smoothingValue = $('.smoothing-value', root);
+    this.legend = $('.dock-legend', root);
+    this.grid = $('.charts', root);
     this.smoothing.value = String(prefs.smoothing ?? 0.6);
     this.log.checked = Boolean(prefs.log);
-    const options = () => ({ smoothing: Number(this.smoothing.value), log: this.log.checked });
-    this.charts = ['loss', 'accuracy'].map((kind) => new MetricChart(
-      $(`[data-chart=${kind}]`, root), kind, { uPlot, table: this.table, options }));
+    this.options = () => ({ smoothing: Number(this.smoothing.value), log: this.log.checked });
+    // The page's own figures (loss, accuracy) are kept and renamed; a kind with more charts adds some.
+    this.figures = [...this.grid.querySelectorAll('figure.chart')];
+    this.own = this.figures.length;
+    this.empties = new Map(this.figures.map((f) => [f.dataset.chart, $('.chart-empty', f).cloneNode(true)]));
+    this.charts = [];
     this.available = Boolean(uPlot);
+    this.built = false;
     this.smoothing.addEventListener('input', () => {
       this.showSmoothing();
       this.savePrefs();
@@ -29,10 +39,12 @@ export class ChartsDock {
     });
     this.log.addEventListener('change', () => {
       this.savePrefs();
-      this.charts[0].build();
+      for (const c of this.charts) if (c.look.log) c.build();
     });
     this.showSmoothing();
     this.frame = null;
+    this.task = 'classification';
+    this.setKind(BUILTIN);
   }
 
   loadPrefs() {
@@ -50,8 +62,76 @@ export class ChartsDock {
     this.smoothingValue.textContent = Number(this.smoothing.value).toFixed(2);
   }
 
-  /** Draw fn(uplot) over both charts (the timeline's step marker); null removes it. */
+  /**
+   * Draw the charts of a kind (its /api/training entry): one figure per chart it names, in its
+   * order, each with its metrics. The table keeps every metric, so nothing is lost in a change.
+   */
+  setKind(entry) {
+    const plan = chartPlan(entry);
+    const key = JSON.stringify(plan);
+    if (key === this.planKey) return;
+    this.planKey = key;
+    this.table.setMarked(markedMetrics(entry));
+    for (const c of this.charts) c.destroy();
+    while (this.figures.length < plan.length) this.figures.push(this.figure());
+    for (const fig of this.figures.splice(Math.max(plan.length, this.own))) fig.remove();
+    this.figures.forEach((fig, i) => {
+      fig.hidden = i >= plan.length;
+      if (fig.hidden) fig.dataset.points = '0';
+    });
+    this.charts = plan.map((chart, i) => {
+      const fig = this.figures[i];
+      this.setEmpty(fig, chart);
+      return new MetricChart(fig, chart, { uPlot: this.uPlot, table: this.table, options: this.options });
+    });
+    this.grid.classList.toggle('charts-3', plan.length === 3);
+    this.grid.classList.toggle('charts-1', plan.length === 1);
+    this.drawLegend();
+    this.setTask(this.task);
+    if (this.built) this.build();
+  }
+
+  /** A figure like the page's own, for a chart the page has none for. */
+  figure() {
+    const fig = h('figure', { class: 'chart', dataset: { points: '0' } },
+      h('figcaption', {}, h('span', { class: 'chart-title' }), h('span', { class: 'chart-latest' })),
+      h('div', { class: 'chart-body' }), h('p', { class: 'chart-note', hidden: true }),
+      h('p', { class: 'chart-empty' }, h('span', {})));
+    this.grid.append(fig);
+    return fig;
+  }
+
+  /** The words shown before the first point: the page's own for its charts, else the look's. */
+  setEmpty(fig, chart) {
+    const look = chartLook(chart);
+    const own = this.empties.get(chart.name);
+    const empty = $('.chart-empty', fig);
+    if (own && !look.empty) empty.replaceChildren(...own.cloneNode(true).childNodes);
+    else empty.replaceChildren(h('span', {}, look.empty || `${look.series.map((s) => s.legend).join(' and ')} show up here while training.`));
+  }
+
+  /** The dock bar's legend: the lines several charts share (train, validation), each once, and
+   * the rate marks; a line of one chart only is named in its caption, in its colour. */
+  drawLegend() {
+    if (!this.legend) return;
+    const seen = new Map();
+    for (const c of this.charts) {
+      for (const s of c.look.series) {
+        const entry = seen.get(s.legend) || { tone: s.tone, charts: new Set() };
+        entry.charts.add(c.name);
+        seen.set(s.legend, entry);
+      }
+    }
+    const shared = [...seen].filter(([, e]) => e.charts.size > 1).map(([text, e]) => [text, e.tone]);
+    const rates = Object.keys(this.table.changes);
+    this.legend.replaceChildren(...shared.map(([text, tone]) => [
+      h('i', { class: 'sw', style: { background: toneColour(tone) } }), text, ' ']).flat(),
+    h('i', { class: 'sw sw-lr' }), rates.length > 1 ? 'rate change' : 'lr change');
+  }
+
+  /** Draw fn(uplot) over every chart (the timeline's step marker); null removes it. */
   setOverlay(fn) {
+    this.overlay = fn;
     for (const c of this.charts) {
       c.overlay = fn;
       c.plot?.redraw(false);
@@ -61,14 +141,23 @@ export class ChartsDock {
   /** Create the plots (after the dock has its size, and again on a theme change). */
   build() {
     if (!this.available) return;
-    for (const c of this.charts) c.build();
+    this.built = true;
+    this.drawLegend(); // the theme's colours
+    for (const c of this.charts) {
+      c.overlay = this.overlay;
+      c.build();
+    }
   }
 
-  /** Classification shows accuracy; regression says why there is none. */
+  /** Classification shows accuracy; regression says why there is none (a kind without an
+   * accuracy chart ignores this). */
   setTask(task) {
-    const acc = this.charts[1];
-    if (task === 'regression') acc.setEnabled(false, 'Regression: no accuracy to show. The loss chart tracks the error.');
-    else acc.setEnabled(true);
+    this.task = task;
+    const acc = this.charts.find((c) => c.name === 'accuracy');
+    if (acc) {
+      if (task === 'regression') acc.setEnabled(false, 'Regression: no accuracy to show. The loss chart tracks the error.');
+      else acc.setEnabled(true);
+    }
     this.redraw(true);
   }
 

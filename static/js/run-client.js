@@ -33,7 +33,7 @@ export class RunClient {
     this.latest = {};
     this.designKey = null; // from train's ack: lists the design's earlier runs
     const frames = { run_boundary: 'boundary', run_activations: 'activations', run_health: 'health',
-      run_results: 'results', run_weights: 'weights', run_samples: 'samples' };
+      run_results: 'results', run_weights: 'weights', run_samples: 'samples', run_generated: 'generated' };
     for (const [event, kind] of Object.entries(frames)) {
       conn.on(event, (msg, ack) => {
         this.route(kind, msg);
@@ -124,10 +124,13 @@ export class RunClient {
     return ack;
   }
 
-  async control(action, steps) {
+  /** Pause, resume, stop, or step: `steps` more steps of `network` (a gan's d, g or both;
+   * a kind with one step button sends none). */
+  async control(action, steps, network = null) {
     if (!this.controllable) throw new Error('no run to control');
     const payload = { run_id: this.runId, token: this.token, action };
     if (steps) payload.steps = steps;
+    if (network) payload.network = network;
     const ack = await this.conn.request('control', payload);
     if (!ack?.ok) throw ackError(ack, `could not ${action} the run`);
     if (ack.state) {
@@ -138,9 +141,14 @@ export class RunClient {
   }
 
   async setLr(lr) {
+    return this.setHparams({ lr }, 'could not change the learning rate');
+  }
+
+  /** Change live hyperparameters by name ({lr}, a gan's {generator_lr}); null when not running. */
+  async setHparams(values, refused = 'could not change the run\'s settings') {
     if (!this.controllable || !this.active) return null;
-    const ack = await this.conn.request('set_hparams', { run_id: this.runId, token: this.token, lr });
-    if (!ack?.ok) throw ackError(ack, 'could not change the learning rate');
+    const ack = await this.conn.request('set_hparams', { run_id: this.runId, token: this.token, ...values });
+    if (!ack?.ok) throw ackError(ack, refused);
     return ack;
   }
 

@@ -1,19 +1,29 @@
 // The run card: dataset picker and preview, Train / Pause / Resume / Step / Stop, the learning
 // rate, the progress bar and the run state. It shows state; main.js decides what buttons do.
+// The step buttons and the live rates follow the run's kind (GET /api/training): a gan gets
+// Step D / Step G / Step both and a second rate, the generator's, which this card sends itself.
 
-import { $, h, setAttr, setText } from './dom.js';
+import { $, h, setAttr, setText, toast } from './dom.js';
 import { formatNumber, lrToSlider, sliderToLr } from './fields.js';
 import { compact, duration, ordinal } from './format.js';
+import { getPath, setPath } from './graph.js';
+import { entryOf, hparamPlan, onKinds, stepPlan } from './insight/kinds.js';
+import { problemText } from './problem.js';
 import { ACTIVE } from './progress.js';
 
 const STATE_LABEL = { idle: 'Ready', queued: 'Queued', starting: 'Starting', running: 'Training',
   paused: 'Paused', finished: 'Finished', stopped: 'Stopped', failed: 'Failed' };
 
 export class RunPanel {
-  constructor(root, { datasets, actions, readOnly = false }) {
+  /** runClient and store: for the controls a kind adds (a gan's network steps and its
+   * generator's rate); without them the card has the supervised controls only. */
+  constructor(root, { datasets, actions, readOnly = false, runClient = null, store = null }) {
     this.root = root;
     this.actions = actions;
     this.readOnly = readOnly;
+    this.runClient = runClient;
+    this.store = store;
+    this.doc = null;
     this.select = $('select[name=dataset]', root);
     this.select.replaceChildren(...[...datasets.values()].map((d) => h('option', { value: d.name },
       d.offline === false ? `${d.title} (downloads)` : d.title)));
@@ -52,6 +62,116 @@ export class RunPanel {
     this.audience?.addEventListener('click', () => actions.audience());
     this.state = 'idle';
     this.trainBlock = null;
+    this.lrLabel = $('.lr-row .ui-label', root);
+    this.stepRow = h('div', { class: 'run-steps edit-only', role: 'group', 'aria-label': 'Step one network', hidden: true });
+    $('.run-buttons', root).after(this.stepRow);
+    this.stepButtons = [];
+    this.rates = []; // the rows of live rates after the first: [{hp, row, slider, input}]
+    onKinds(() => this.applyKind());
+  }
+
+  // -- what the run's kind adds -----------------------------------------------------------------
+
+  /** The document whose kind the controls follow: the active run's, else the open design. */
+  kindDoc() {
+    const rc = this.runClient;
+    return rc?.active && rc.document ? rc.document : this.doc;
+  }
+
+  applyKind() {
+    const entry = entryOf(this.kindDoc());
+    const steps = stepPlan(entry);
+    const hparams = hparamPlan(entry);
+    const key = JSON.stringify([steps, hparams]);
+    if (key === this.kindKey) return;
+    this.kindKey = key;
+    this.buildSteps(steps);
+    this.buildRates(hparams);
+    if (this.doc) this.renderRates(this.doc);
+    this.update();
+  }
+
+  /** One Step button, or one per network the kind steps (each sends its `network`). */
+  buildSteps(steps) {
+    const several = steps.length > 1;
+    this.buttons.step.hidden = several;
+    this.root.classList.toggle('has-step-row', several);
+    this.stepRow.hidden = !several;
+    this.stepButtons = several ? steps.map((s) => {
+      const b = h('button', { type: 'button', class: 'btn', dataset: { action: 'step-network', network: s.network },
+        title: `${s.doc || `${s.label}: one step`}, then pause` }, s.label);
+      b.addEventListener('click', () => this.step(s.network, s.label));
+      return b;
+    }) : [];
+    this.stepRow.replaceChildren(...this.stepButtons);
+    if (!several) setText(this.buttons.step, steps[0]?.label || 'Step');
+  }
+
+  async step(network, label) {
+    if (!this.runClient) {
+      this.actions.step();
+      return;
+    }
+    try {
+      await this.runClient.control('step', 1, network);
+    } catch (err) {
+      toast(`Could not ${label.toLowerCase()}: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
+    }
+  }
+
+  /** The learning-rate row is the kind's first live rate; each further one gets a row below. */
+  buildRates(hparams) {
+    const [first, ...more] = hparams;
+    setText(this.lrLabel, first?.label || 'Learning rate');
+    setAttr(this.lrLabel, 'title', first?.doc || 'Learning rate: change it while training');
+    for (const r of this.rates) r.row.remove();
+    let after = this.lrInput.closest('.lr-row');
+    this.rates = (this.store ? more : []).map((hp) => {
+      const id = `rate-${hp.name}`;
+      const slider = h('input', { type: 'range', name: `${hp.name}_slider`, min: '0', max: '1000', step: '1',
+        'aria-label': `${hp.label} (log scale)`, disabled: this.readOnly });
+      const input = h('input', { type: 'text', id, name: hp.name, inputmode: 'decimal', spellcheck: 'false',
+        autocomplete: 'off', disabled: this.readOnly });
+      const row = h('div', { class: 'lr-row', dataset: { hparam: hp.name } },
+        h('label', { for: id, class: 'ui-label', title: hp.doc || `${hp.label}: change it while training` }, hp.label), slider, input);
+      slider.addEventListener('input', () => {
+        const v = sliderToLr(Number(slider.value));
+        input.value = formatNumber(v);
+        this.setRate(hp, v, { live: false });
+      });
+      slider.addEventListener('change', () => this.setRate(hp, sliderToLr(Number(slider.value)), { live: true }));
+      input.addEventListener('change', () => {
+        const v = Number(input.value);
+        const ok = Number.isFinite(v) && v > 0 && v <= 10;
+        row.classList.toggle('is-invalid', !ok);
+        if (ok) this.setRate(hp, v, { live: true });
+      });
+      after.after(row);
+      after = row;
+      return { hp, row, slider, input };
+    });
+    this.root.classList.toggle('has-rates', this.rates.length > 0);
+  }
+
+  /** Put a rate in the document (undoable, typing coalesced) and, while training, into the run. */
+  async setRate(hp, value, { live }) {
+    this.store.commit(setPath(this.store.doc, ['training', ...hp.path], value), { key: hp.name });
+    const rc = this.runClient;
+    if (!live || !rc?.active || !rc.controllable) return;
+    try {
+      if (await rc.setHparams({ [hp.name]: value })) toast(`${hp.label} is now ${formatNumber(value)}`, { kind: 'ok', timeout: 2500 });
+    } catch (err) {
+      toast(`Could not change the ${hp.label.toLowerCase()}: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
+    }
+  }
+
+  renderRates(doc) {
+    for (const { hp, slider, input } of this.rates) {
+      const v = getPath(doc.training || {}, hp.path) ?? hp.default;
+      if (typeof v !== 'number') continue;
+      if (document.activeElement !== input) input.value = formatNumber(v);
+      if (document.activeElement !== slider) slider.value = String(lrToSlider(v));
+    }
   }
 
   /** Reflect the document: dataset choice, learning rate, and whether Train may be pressed. */
@@ -62,6 +182,9 @@ export class RunPanel {
     if (lr && document.activeElement !== this.lrInput) this.lrInput.value = formatNumber(lr);
     if (lr && document.activeElement !== this.lrSlider) this.lrSlider.value = String(lrToSlider(lr));
     this.trainBlock = block; // null when the design may be trained, else {short, detail}
+    this.doc = doc;
+    this.applyKind();
+    this.renderRates(doc);
     this.update();
   }
 
@@ -82,6 +205,7 @@ export class RunPanel {
     this.message.hidden = !message;
     this.message.classList.toggle('is-error', this.state === 'failed');
     this.renderProgress(prog);
+    this.applyKind();
     this.update();
   }
 
@@ -123,6 +247,7 @@ export class RunPanel {
     b.pause.disabled = !['running', 'starting', 'queued'].includes(this.state);
     b.resume.disabled = this.state !== 'paused';
     b.step.disabled = !['running', 'paused'].includes(this.state);
+    for (const s of this.stepButtons) s.disabled = b.step.disabled;
     b.stop.disabled = !active;
     this.select.disabled = this.readOnly || active;
     if (this.audience) this.audience.hidden = this.state === 'idle' || this.readOnly;

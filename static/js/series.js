@@ -1,6 +1,9 @@
 // Metric history as columns, TensorBoard-style smoothing and min/max decimation. Pure.
 
+/** Columns every table has from the start (a supervised run's); any other metric a point
+ * carries (a gan's d_loss, g_loss, ...) gets its column when it first arrives. */
 export const COLUMNS = ['train_loss', 'val_loss', 'train_accuracy', 'val_accuracy', 'lr'];
+const AXES = new Set(['step', 'epoch', 'time']); // kept apart: every point has them
 
 class Column {
   constructor(capacity) {
@@ -22,16 +25,58 @@ export class MetricTable {
     this.step = new Column(capacity);
     this.epoch = new Column(capacity);
     this.time = new Column(capacity);
-    this.cols = Object.fromEntries(COLUMNS.map((c) => [c, new Column(capacity)]));
-    this.counts = Object.fromEntries(COLUMNS.map((c) => [c, 0]));
+    this.cols = {};
+    this.counts = {};
     // A metric sent as null is one the server found NaN or infinite: the caption says "—".
-    this.gaps = Object.fromEntries(COLUMNS.map((c) => [c, false]));
-    this.lrChanges = []; // [{step, lr}] where the learning rate differs from the point before
-    this.lastLr = null;
+    this.gaps = {};
+    for (const c of COLUMNS) this.addColumn(c);
+    // Rates whose changes are marked on the charts (a gan has two): name -> [{step, value, from}].
+    this.changes = {};
+    this.lastRate = {};
+    this.setMarked(['lr']);
   }
 
   clear() {
+    const marked = [...this.marked];
     Object.assign(this, new MetricTable(1024));
+    this.setMarked(marked);
+  }
+
+  addColumn(name) {
+    this.cols[name] = new Column(this.capacity);
+    this.counts[name] = 0;
+    this.gaps[name] = false;
+  }
+
+  /** The columns whose changes are kept (learning rates), read again from the rows so far. */
+  setMarked(names) {
+    this.marked = new Set(names);
+    this.changes = {};
+    this.lastRate = {};
+    for (const name of this.marked) {
+      this.changes[name] = [];
+      this.lastRate[name] = null;
+      const d = this.cols[name]?.data;
+      for (let i = 0; d && i < this.length; i += 1) this.track(name, this.step.data[i], d[i]);
+    }
+  }
+
+  track(name, step, v) {
+    if (!Number.isFinite(v)) return;
+    const last = this.lastRate[name];
+    if (last !== null && Math.abs(v - last) > 1e-12 * Math.abs(last)) {
+      this.changes[name].push({ step, lr: v, value: v, from: last });
+    }
+    this.lastRate[name] = v;
+  }
+
+  /** Learning-rate changes of the `lr` column: [{step, lr, from}]. */
+  get lrChanges() {
+    return this.changes.lr || [];
+  }
+
+  get lastLr() {
+    return this.lastRate.lr ?? null;
   }
 
   ensure(n) {
@@ -50,26 +95,29 @@ export class MetricTable {
       this.step.data[i] = typeof p.step === 'number' ? p.step : NaN;
       this.epoch.data[i] = typeof p.epoch === 'number' ? p.epoch : NaN;
       this.time.data[i] = typeof p.time === 'number' ? p.time : NaN;
-      for (const c of COLUMNS) {
-        const v = p[c];
+      for (const [c, v] of Object.entries(p)) {
+        if (AXES.has(c) || (v !== null && typeof v !== 'number')) continue; // words: phase, layer
+        if (!this.cols[c]) this.addColumn(c);
         if (typeof v === 'number' && Number.isFinite(v)) {
           this.cols[c].data[i] = v;
           this.counts[c] += 1;
           this.gaps[c] = false;
-        } else if (v === null || typeof v === 'number') this.gaps[c] = true;
-      }
-      if (typeof p.lr === 'number' && Number.isFinite(p.lr)) {
-        if (this.lastLr !== null && Math.abs(p.lr - this.lastLr) > 1e-12 * Math.abs(this.lastLr)) {
-          this.lrChanges.push({ step: p.step, lr: p.lr, from: this.lastLr });
-        }
-        this.lastLr = p.lr;
+        } else this.gaps[c] = true;
+        if (this.marked.has(c)) this.track(c, p.step, v);
       }
       this.length += 1;
     }
   }
 
+  /** A column's values (all NaN for a metric no point carried). */
   column(name) {
+    if (!this.cols[name]) return new Float64Array(this.length).fill(NaN);
     return this.cols[name].data.subarray(0, this.length);
+  }
+
+  /** How many finite values a column holds. */
+  count(name) {
+    return this.counts[name] || 0;
   }
 
   steps() {
@@ -78,14 +126,19 @@ export class MetricTable {
 
   /** The latest finite value of a column, or null. */
   last(name) {
-    const d = this.cols[name].data;
-    for (let i = this.length - 1; i >= 0; i -= 1) if (Number.isFinite(d[i])) return d[i];
+    const d = this.cols[name]?.data;
+    for (let i = this.length - 1; d && i >= 0; i -= 1) if (Number.isFinite(d[i])) return d[i];
     return null;
   }
 
   /** Was the newest value sent for this column null (non-finite on the server)? */
   lastIsGap(name) {
-    return this.gaps[name];
+    return Boolean(this.gaps[name]);
+  }
+
+  /** Is a column sparse (validation-only values, like val_loss or a gan's mmd)? */
+  sparse(name) {
+    return this.count(name) * 2 < this.length;
   }
 
   /** The last row as a plain object. */
@@ -95,7 +148,6 @@ export class MetricTable {
     return { step: this.step.data[i], epoch: this.epoch.data[i], time: this.time.data[i] };
   }
 }
-
 /** TensorBoard's debiased exponential moving average; NaN entries stay NaN. */
 export function ema(values, weight) {
   const out = new Float64Array(values.length);

@@ -7,6 +7,12 @@ import { bytesOf } from '../node-viz.js';
 export const CLASS_COLOURS = ['#f59e0b', '#3b82f6', '#10b981', '#ef4444', '#8b5cf6', '#ec4899',
   '#14b8a6', '#eab308', '#6366f1', '#f97316'];
 
+/** A gan's two sides, as GAN Lab draws them: real data green, generated samples purple. */
+export const REAL_COLOUR = '#16a34a';
+export const FAKE_COLOUR = '#a21caf';
+const REAL = rgbOf(REAL_COLOUR);
+const FAKE = rgbOf(FAKE_COLOUR);
+
 const NEG = [245, 130, 32]; // the same ends as the node thumbnails (node-viz.js)
 const POS = [37, 99, 235];
 
@@ -47,9 +53,14 @@ export function valueRgb(v, domain, background, bands = 0) {
   return mix(background, t < 0 ? NEG : POS, Math.abs(t) * 0.9);
 }
 
-/** The colour of one boundary value (probability of class 1, class index, or a value). */
+/** The colour of one boundary value (probability of class 1, class index, a value, or a gan
+ * discriminator's D(x) = "how real", mode `realness`: purple for fake, green for real). */
 export function boundaryRgb(v, mode, { discretize = false, background = [255, 255, 255], domain } = {}) {
   if (mode === 'class') return mix(background, classRgb(v), 0.5);
+  if (mode === 'realness') {
+    const end = v >= 0.5 ? REAL : FAKE;
+    return mix(background, end, discretize ? 0.32 : 0.04 + 0.42 * Math.abs(2 * v - 1));
+  }
   if (mode === 'value') return valueRgb(v, domain || valueDomain(-1, 1), background, discretize ? 4 : 0);
   const end = classRgb(v >= 0.5 ? 1 : 0);
   if (discretize) return mix(background, end, 0.5);

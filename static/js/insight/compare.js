@@ -1,5 +1,7 @@
 // Compare runs: the loss curves of earlier runs of the same design (GET /api/runs?design_key=)
 // over this run's, each with its settings (what differs from this run in bold); toggle per run.
+// Which curves there are to compare comes from the run's kind (supervised: training and
+// validation loss; a gan: D loss, G loss and MMD).
 // A run this browser started (its token kept) can be deleted here, with its history and files.
 
 import { api as http, rememberRunToken, runToken } from '../api.js';
@@ -32,14 +34,11 @@ export class CompareView {
     this.shown = new Set();
     this.histories = new Map(); // run id -> history (ended runs do not change)
     this.column = 'train_loss';
+    this.columns = [];
     this.log = true;
     this.plot = null;
-    const pick = (column, text) => {
-      const b = h('button', { type: 'button', class: 'insight-seg', dataset: { column }, 'aria-pressed': String(column === this.column) }, text);
-      b.addEventListener('click', () => { this.column = column; this.segs.forEach((s) => setAttr(s, 'aria-pressed', String(s === b))); this.draw(); });
-      return b;
-    };
-    this.segs = [pick('train_loss', 'Training loss'), pick('val_loss', 'Validation loss')];
+    this.segsHost = h('div', { class: 'insight-segs' });
+    this.setColumns([{ column: 'train_loss', label: 'Training loss' }, { column: 'val_loss', label: 'Validation loss' }]);
     const logBox = h('input', { type: 'checkbox', name: 'compare_log', checked: true });
     logBox.addEventListener('change', () => { this.log = logBox.checked; this.rebuild(); });
     this.host = h('div', { class: 'ic-chart' });
@@ -47,9 +46,23 @@ export class CompareView {
     this.list = h('div', { class: 'ic-list', role: 'list', 'aria-label': 'Earlier runs of this design' });
     this.empty = h('p', { class: 'insight-empty' });
     this.mine = h('div', { class: 'ic-run ic-this', hidden: true });
-    root.append(h('div', { class: 'insight-toolbar' }, h('div', { class: 'insight-segs' }, this.segs),
+    root.append(h('div', { class: 'insight-toolbar' }, this.segsHost,
       h('label', { class: 'insight-check' }, logBox, 'Log')), this.host, this.readout, this.mine, this.list, this.empty);
     if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.plot?.setSize(this.chartSize())).observe(this.host);
+  }
+
+  /** The curves one may compare: [{column, label}], a button each (the one shown stays if it can). */
+  setColumns(columns) {
+    if (!columns?.length || JSON.stringify(columns) === JSON.stringify(this.columns)) return;
+    this.columns = columns;
+    if (!columns.some((c) => c.column === this.column)) this.column = columns[0].column;
+    this.segs = columns.map(({ column, label }) => {
+      const b = h('button', { type: 'button', class: 'insight-seg', dataset: { column }, 'aria-pressed': String(column === this.column) }, label);
+      b.addEventListener('click', () => { this.column = column; this.segs.forEach((s) => setAttr(s, 'aria-pressed', String(s === b))); this.draw(); });
+      return b;
+    });
+    this.segsHost.replaceChildren(...this.segs);
+    if (this.plot) this.draw();
   }
 
   /** A new run (or none): its design's earlier runs are listed when the tab is shown. */

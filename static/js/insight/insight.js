@@ -1,10 +1,11 @@
 // Live insight: routes a run's picture frames (run_boundary, run_activations, run_health,
-// run_results, run_weights, run_samples) to the page — the data preview, the node thumbnails and
-// the Insight panel's views — and swaps them for a checkpoint's while the timeline is dragged.
+// run_results, run_weights, run_samples, a gan's run_generated) to the page — the data preview,
+// the node thumbnails and the Insight panel's views — and swaps them for a checkpoint's while the
+// timeline is dragged. It also tells the charts and the Runs tab which kind of run is shown.
 
 import { api } from '../api.js';
 import { previewQuery } from '../dataset-preview.js';
-import { $, h, setText, toast } from '../dom.js';
+import { $, h, setAttr, setText, toast } from '../dom.js';
 import { DONE } from '../progress.js';
 import { addShortcuts } from '../shortcuts.js';
 import { BoundaryView } from './boundary.js';
@@ -12,6 +13,8 @@ import { CompareView } from './compare.js';
 import { cssVar } from './draw.js';
 import { BadgeTip, HealthView } from './health.js';
 import { HealthHistory } from './health-series.js';
+import { GeneratedView } from './generated.js';
+import { compareColumns, entryOf, kindName, onKinds } from './kinds.js';
 import { LayerView } from './layer.js';
 import { InsightPanel } from './panel.js';
 import { sampleSet } from './pictures.js';
@@ -19,7 +22,8 @@ import { ResultsView } from './results.js';
 import { spread } from './seeker.js';
 import { TimelineBar } from './timeline.js';
 
-const KINDS = ['boundary', 'activations', 'health', 'results', 'weights'];
+const KINDS = ['boundary', 'generated', 'activations', 'health', 'results', 'weights'];
+const GAME = 'gan'; // the kind whose runs send run_generated: its D(x) is drawn there, not as a boundary
 const BACKFILL = 16; // checkpoints read to draw the health chart of a run watched late
 
 export class Insight {
@@ -36,6 +40,7 @@ export class Insight {
     this.panel = new InsightPanel({ workspace: $('.workspace'), before: $('.stage'), tools: $('.canvas-tools'),
       onShow: (tab) => this.showTab(tab), onLayout: (open) => this.layoutChanged(open) });
     this.boundary = new BoundaryView(this.panel.body('boundary'), { onPick: pick });
+    this.generated = new GeneratedView(this.panel.body('generated'));
     this.layer = new LayerView(this.panel.body('layer'), { describe: (id) => this.describe(id), onPick: pick,
       onNode: (id) => { this.layer.setNode(id); this.app.canvas.revealNode(id); } });
     this.health = new HealthView(this.panel.body('health'), { uPlot, onNode: (id) => this.openLayer(id) });
@@ -52,7 +57,9 @@ export class Insight {
     this.pill.addEventListener('click', () => this.timeline.goLive());
     $('.canvas').append(this.pill);
     this.wire();
+    this.applyKind();
     this.setAvailability();
+    onKinds(() => this.applyKind());
     addShortcuts([{ group: 'View', keys: ['I'], action: 'insight', label: 'Insight: boundary, layers, health, results, runs' }]);
   }
 
@@ -90,9 +97,17 @@ export class Insight {
   apply(kind, msg) {
     this.shown[kind] = msg || null;
     if (kind === 'boundary') {
-      this.app.preview.setBoundary(msg || null);
-      this.boundary.set(msg);
-      if (msg) this.panel.setAvailable('boundary', true);
+      // A gan's D(x) is "how real", not a class: drawn under its generated samples only.
+      const game = this.isGame();
+      this.app.preview.setBoundary(game ? null : msg || null);
+      this.boundary.set(game ? null : msg);
+      this.generated.setBoundary(game ? msg : null);
+      if (msg && !game) this.panel.setAvailable('boundary', true);
+    } else if (kind === 'generated') {
+      this.generated.set(msg, { past: Boolean(msg) && msg !== this.live.generated });
+      if (msg) this.panel.setAvailable('generated', true);
+      setAttr(this.panel.tabs.get('generated'), 'data-badges', msg?.badges?.length || null);
+      this.autoOpen(msg);
     } else if (kind === 'activations') {
       this.app.canvas.setActivations(msg?.nodes || null);
       this.layer.setActivations(msg);
@@ -126,6 +141,26 @@ export class Insight {
     this.health.setMarker(step);
     this.pill.hidden = step == null;
     setText(this.pill, step == null ? '' : `Showing step ${step.toLocaleString('en-US')} · back to live`);
+  }
+
+  /** Is the run (or design) shown a gan's? */
+  isGame() {
+    return this.kind === GAME;
+  }
+
+  /** A gan's first pictures of a run open the panel at them once (where there is room). */
+  autoOpen(msg) {
+    if (!msg || this.opened === this.runId || innerWidth < 1200) return;
+    this.opened = this.runId;
+    if (!this.panel.isOpen) this.panel.open('generated');
+  }
+
+  /** The charts and the Runs tab follow the kind of the run shown (or of the design, before one). */
+  applyKind(doc = this.app.runClient?.document || this.app.store?.doc) {
+    const entry = entryOf(doc);
+    this.kind = kindName(doc);
+    this.app.charts?.setKind?.(entry);
+    this.compare.setColumns(compareColumns(entry));
   }
 
   // -- picking a sample -------------------------------------------------------------------------
@@ -186,10 +221,12 @@ export class Insight {
     this.history.clear();
     this.backfilled = false;
     this.timeline.setRun(runId);
+    this.generated.reset();
+    const doc = document || this.app.store.doc; // a watched run's own design may come later
+    this.applyKind(doc);
     for (const kind of KINDS) this.apply(kind, null);
     this.applySamples();
     this.showCheckpoint(null);
-    const doc = document || this.app.store.doc; // a watched run's own design may come later
     this.setAvailability(doc);
     this.loadTrainPoints(doc);
     this.compare.setRun({ runId, designKey: null, training: doc?.training });
@@ -214,13 +251,15 @@ export class Insight {
     const spec = document?.training?.dataset;
     const meta = this.app.datasets.get(spec?.name);
     const loss = document?.training?.loss || 'auto';
+    const game = kindName(document) === GAME; // labels are ignored: no classes, no boundary
     const plane = (meta?.input_shape || []).join() === '2';
-    const classes = meta?.task === 'classification' && (loss === 'auto' || loss === 'cross_entropy')
+    const classes = !game && meta?.task === 'classification' && (loss === 'auto' || loss === 'cross_entropy')
       && document?.training?.task !== 'reconstruction';
-    this.panel.setAvailable('boundary', plane || Boolean(this.shown.boundary));
+    this.panel.setAvailable('boundary', !game && (plane || Boolean(this.shown.boundary)));
+    this.panel.setAvailable('generated', game || Boolean(this.shown.generated));
     this.panel.setAvailable('results', classes || Boolean(this.shown.results));
     this.boundary.setClasses(meta?.classes);
-    this.layer.classes = meta?.classes || null;
+    this.layer.classes = game ? null : meta?.classes || null;
   }
 
   /** The training points under the boundary: the dataset preview (up to 500 points). */
@@ -232,7 +271,7 @@ export class Insight {
     const meta = this.app.datasets.get(spec?.name);
     this.boundary.setTrain(null);
     const query = meta?.preview_url && meta.offline !== false && spec && previewQuery(spec, meta);
-    if (!query || (meta.input_shape || []).join() !== '2') return;
+    if (!query || (meta.input_shape || []).join() !== '2' || kindName(document) === GAME) return;
     try {
       const preview = await api.preview(meta.preview_url, { ...query, limit: 500 });
       if (key === this.pointsFor) this.boundary.setTrain(preview);
@@ -243,6 +282,7 @@ export class Insight {
 
   showTab(tab) {
     if (tab === 'boundary') this.boundary.draw();
+    else if (tab === 'generated') this.generated.draw();
     else if (tab === 'layer') this.layer.draw();
     else if (tab === 'results') this.results.draw();
     else if (tab === 'health') {
@@ -299,15 +339,17 @@ export class Insight {
     const doc = this.app.runClient.document || this.app.store.doc;
     const node = doc?.nodes?.find((n) => n.id === id);
     const shown = this.app.canvas.nodes.get(id)?.parts.shape.textContent;
-    return { type: node?.type || '', shape: shown || '?', sink: Boolean(node && !doc.edges.some((e) => e.source === id)) };
+    // A gan has two networks: its Noise is a source as its Input is, and neither lies after the other.
+    return { type: node?.type || '', shape: shown || '?', sink: Boolean(node && !doc.edges.some((e) => e.source === id)),
+      source: Boolean(node && !doc.edges.some((e) => e.target === id)) };
   }
 
+  /** This run's points of the metrics the Runs tab compares. */
   currentHistory() {
     const t = this.app.charts.table;
     const steps = t.steps();
-    const train = t.column('train_loss');
-    const val = t.column('val_loss');
-    return Array.from(steps, (step, i) => ({ step, train_loss: train[i], val_loss: val[i] }));
+    const cols = this.compare.columns.map(({ column }) => [column, t.column(column)]);
+    return Array.from(steps, (step, i) => Object.fromEntries([['step', step], ...cols.map(([c, v]) => [c, v[i]])]));
   }
 
   wire() {
@@ -328,14 +370,18 @@ export class Insight {
     });
     const preview = $('.preview-canvas');
     preview.title = 'Click to enlarge';
-    preview.addEventListener('click', () => this.panel.open(this.panel.available.has('boundary') ? 'boundary' : 'results'));
+    preview.addEventListener('click', () => this.panel.open(['generated', 'boundary', 'results']
+      .find((tab) => this.panel.available.has(tab)) || 'layer'));
     app.store.subscribe((change) => {
       const id = app.store.selectedNode;
       if (change.selection && id && this.panel.isOpen && this.panel.current === 'layer' && this.shown.activations?.nodes?.[id]) {
         this.layer.setNode(id);
       }
-      if (change.doc && !this.runId) this.setAvailability(app.store.doc);
-      else if (change.doc && !app.runClient.document) { // a watched run's design arrives by HTTP
+      if (change.doc && !this.runId) {
+        this.applyKind(app.store.doc);
+        this.setAvailability(app.store.doc);
+      } else if (change.doc && !app.runClient.document) { // a watched run's design arrives by HTTP
+        this.applyKind(app.store.doc);
         this.setAvailability(app.store.doc);
         this.loadTrainPoints(app.store.doc);
       }

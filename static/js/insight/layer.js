@@ -102,7 +102,7 @@ export class LayerView {
   /** The first layer after the input with a picture. */
   defaultNode() {
     const ids = Object.keys(this.frames || {});
-    return ids.find((id) => this.describe(id).type !== 'Input') || ids[0] || null;
+    return ids.find((id) => !this.describe(id).source) || ids[0] || null; // not an Input (nor a gan's Noise)
   }
 
   width() {

@@ -8,7 +8,7 @@ export const RUN_COLOURS = ['#ea580c', '#16a34a', '#9333ea', '#db2777', '#0891b2
   '#dc2626', '#4f46e5'];
 
 /** Settings always shown; the others only where two runs differ. */
-export const CORE = new Set(['optimizer', 'lr', 'batch', 'length']);
+export const CORE = new Set(['optimizer', 'lr', 'g_lr', 'batch', 'length']);
 
 /** A run's training settings worth comparing: [{key, text}]. */
 export function settingsOf(training) {
@@ -17,8 +17,16 @@ export function settingsOf(training) {
   const d = t.dataset || {};
   const out = [];
   const add = (key, text) => { if (text) out.push({ key, text }); };
+  const gan = t.gan || null; // a gan's game: the generator's own optimizer and the step ratio
+  const go = gan?.generator_optimizer || {};
   add('optimizer', o.name);
-  add('lr', typeof o.lr === 'number' ? `lr ${metric(o.lr)}` : null);
+  add('lr', typeof o.lr === 'number' ? `${gan ? 'D lr' : 'lr'} ${metric(o.lr)}` : null);
+  if (gan) {
+    add('g_lr', typeof go.lr === 'number' ? `G lr ${metric(go.lr)}` : null);
+    if (go.name && go.name !== o.name) add('g_optimizer', `G ${go.name}`);
+    if (gan.loss && gan.loss !== 'log') add('gan_loss', `${gan.loss.replace('_', ' ')} loss`);
+    if ((gan.d_steps ?? 1) !== 1 || (gan.g_steps ?? 1) !== 1) add('k', `${gan.d_steps ?? 1}:${gan.g_steps ?? 1} steps`);
+  }
   if (o.momentum) add('momentum', `momentum ${metric(o.momentum)}`);
   if (o.weight_decay) add('weight_decay', `decay ${metric(o.weight_decay)}`);
   if (o.grad_clip) add('grad_clip', `clip ${metric(o.grad_clip)}`);
@@ -40,10 +48,19 @@ export function settingsDiff(a, b) {
   return new Set([...keys].filter((k) => mine.get(k) !== theirs.get(k)));
 }
 
-/** "val loss 0.023 · 99.3%" from a run summary. */
+/** "val loss 0.023 · 99.3%" from a run summary; a gan's "MMD 0.012 (from 0.84)". */
 export function resultText(summary) {
   if (!summary) return '';
   const parts = [];
+  if (typeof summary.mmd === 'number' || 'g_loss' in summary) {
+    if (typeof summary.mmd === 'number') {
+      parts.push(`MMD ${metric(summary.mmd)}${typeof summary.mmd_initial === 'number' ? ` (from ${metric(summary.mmd_initial)})` : ''}`);
+    }
+    if (typeof summary.d_real === 'number' && typeof summary.d_fake === 'number') {
+      parts.push(`D(real) ${percent(summary.d_real)}, D(fake) ${percent(summary.d_fake)}`);
+    }
+    return parts.join(' · ');
+  }
   if (typeof summary.val_loss === 'number') parts.push(`val loss ${metric(summary.val_loss)}`);
   else if (summary.val_loss === null) parts.push('val loss —'); // non-finite on the server
   else if (typeof summary.train_loss === 'number') parts.push(`loss ${metric(summary.train_loss)}`);
@@ -61,14 +78,16 @@ export function ago(seconds, now = Date.now() / 1000) {
 }
 
 /**
- * One loss curve from a history: {x, y} of `column` (train_loss smoothed with `smoothing`,
- * or val_loss as it is), at most `limit` points (evenly thinned).
+ * One loss curve from a history: {x, y} of `column` (smoothed with `smoothing` when the column
+ * is in most points, like train_loss or a gan's d_loss; as it is when only validation points
+ * hold it, like val_loss or mmd), at most `limit` points (evenly thinned).
  */
 export function lossCurve(history, { column = 'train_loss', smoothing = 0.6, limit = 600 } = {}) {
-  const rows = (history || []).filter((p) => typeof p[column] === 'number' && Number.isFinite(p[column]));
+  const all = history || [];
+  const rows = all.filter((p) => typeof p[column] === 'number' && Number.isFinite(p[column]));
   const xs = rows.map((p) => p.step);
   let ys = rows.map((p) => p[column]);
-  if (column === 'train_loss' && smoothing > 0) ys = Array.from(ema(Float64Array.from(ys), smoothing));
+  if (rows.length * 2 >= all.length && smoothing > 0) ys = Array.from(ema(Float64Array.from(ys), smoothing));
   if (xs.length <= limit) return { x: xs, y: ys };
   const keep = [];
   for (let i = 0; i < limit; i += 1) keep.push(Math.round((i / (limit - 1)) * (xs.length - 1)));
