@@ -115,7 +115,7 @@ export class RunPanel {
     try {
       await this.runClient.control('step', 1, network);
     } catch (err) {
-      toast(`Could not ${label.toLowerCase()}: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
+      toast(`Could not do “${label}”: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
     }
   }
 

@@ -59,7 +59,7 @@ export function boundaryRgb(v, mode, { discretize = false, background = [255, 25
   if (mode === 'class') return mix(background, classRgb(v), 0.5);
   if (mode === 'realness') {
     const end = v >= 0.5 ? REAL : FAKE;
-    return mix(background, end, discretize ? 0.32 : 0.04 + 0.42 * Math.abs(2 * v - 1));
+    return mix(background, end, discretize ? 0.34 : 0.05 + 0.5 * Math.abs(2 * v - 1));
   }
   if (mode === 'value') return valueRgb(v, domain || valueDomain(-1, 1), background, discretize ? 4 : 0);
   const end = classRgb(v >= 0.5 ? 1 : 0);

@@ -4,7 +4,7 @@
 
 import { bytesOf } from '../node-viz.js';
 
-export const ARROW_PX = 18; // a typical arrow (the 90th percentile of one frame) on a 340 px plot
+export const ARROW_PX = 15; // a typical arrow (the 90th percentile of one frame) on a 340 px plot
 export const ARROW_MAX = 2.2; // the longest arrow, in typical arrows
 export const ARROW_FLOOR = 0.04; // below this share of the run's largest gradients arrows shrink
 
@@ -53,7 +53,7 @@ export function arrowSegments(points, gradients, { toCanvas, ref, px = ARROW_PX 
 }
 
 /** The two strokes of an arrow's head at (x1, y1): [[x, y], [x, y]], sized to the arrow. */
-export function arrowHead({ x0, y0, x1, y1, len }, size = 4.5) {
+export function arrowHead({ x0, y0, x1, y1, len }, size = 3.8) {
   const s = Math.min(size, len * 0.45);
   const a = Math.atan2(y1 - y0, x1 - x0);
   return [0.5, -0.5].map((d) => [x1 - s * Math.cos(a + d), y1 - s * Math.sin(a + d)]);

@@ -21,6 +21,7 @@ export class GeneratedView {
     this.boundary = null; // the run_boundary frame shown: D(x) over the plane
     this.frames = 0;
     this.peak = 0; // the largest typical gradient of this run (arrows shrink below it)
+    this.mmd = null; // the newest MMD of a live frame: most frames come between two validations
     this.options = { real: true, generated: true, gradients: true, manifold: true };
     const check = (name, text, title) => {
       const input = h('input', { type: 'checkbox', name: `gan_${name}`, checked: this.options[name] });
@@ -58,6 +59,7 @@ export class GeneratedView {
     this.boundary = null;
     this.frames = 0;
     this.peak = 0;
+    this.mmd = null;
     this.held.clear();
     this.drawBadges();
     this.draw();
@@ -66,6 +68,7 @@ export class GeneratedView {
   /** The run_generated frame to show (live, or a checkpoint's: `past`), or null. */
   set(frame, { past = false } = {}) {
     if (frame && frame !== this.frame) this.frames += 1;
+    if (!past && typeof frame?.mmd === 'number') this.mmd = { value: frame.mmd, step: frame.step };
     this.frame = frame || null;
     if (this.frame?.kind === 'points') this.peak = arrowScale(this.frame.gradients, this.peak).peak;
     this.mark();
@@ -160,13 +163,15 @@ export class GeneratedView {
     }
     if (this.options.real) dots(ctx, f.real, at, real, halo, 2.7);
     this.arrows = 0;
+    const inView = (p) => p[0] >= extent[0] && p[0] <= extent[1] && p[1] >= extent[2] && p[1] <= extent[3];
     if (this.options.gradients && this.options.generated && f.gradients) {
       const { ref } = arrowScale(f.gradients, this.peak);
-      const segments = arrowSegments(f.points, f.gradients, { toCanvas: at, ref, px: arrowPx(side) });
+      const shown = (f.points || []).map((p) => (inView(p) ? p : null));
+      const segments = arrowSegments(shown, f.gradients, { toCanvas: at, ref, px: arrowPx(side) });
       this.arrows = segments.length;
       ctx.strokeStyle = cssVar('--arrow', '#3b0764');
-      ctx.globalAlpha = 0.75;
-      ctx.lineWidth = 1.2;
+      ctx.globalAlpha = 0.6;
+      ctx.lineWidth = 1;
       ctx.beginPath();
       for (const s of segments) {
         ctx.moveTo(s.x0, s.y0);
@@ -179,7 +184,20 @@ export class GeneratedView {
       ctx.stroke();
       ctx.globalAlpha = 1;
     }
-    if (this.options.generated) dots(ctx, f.points, at, fake, halo, 2.7);
+    if (this.options.generated) {
+      dots(ctx, (f.points || []).filter(inView), at, fake, halo, 2.7);
+      // Samples off the plot sit on its edge, hollow: there are some over there.
+      const edge = (f.points || []).filter((p) => !inView(p)).map((p) => at(p).map((v) => Math.max(3, Math.min(side - 3, v))));
+      ctx.strokeStyle = fake;
+      ctx.globalAlpha = 0.7;
+      ctx.lineWidth = 1.3;
+      for (const [cx, cy] of edge) {
+        ctx.beginPath();
+        ctx.arc(cx, cy, 2.2, 0, Math.PI * 2);
+        ctx.stroke();
+      }
+      ctx.globalAlpha = 1;
+    }
     ctx.restore();
     setAttr(this.canvas, 'data-arrows', this.arrows);
     this.drawAxes(ctx, side);
@@ -239,10 +257,11 @@ export class GeneratedView {
 
   statsText() {
     const f = this.frame;
-    const parts = [gameText(f, { metric })];
+    const mmd = typeof f.mmd === 'number' ? f.mmd : this.mmd?.value;
+    const parts = [gameText({ ...f, mmd }, { metric })];
     if (f.kind === 'points') {
       const off = outside(f.points, this.extent());
-      if (off) parts.push(`${off} generated ${off === 1 ? 'sample lies' : 'samples lie'} outside the view`);
+      if (off) parts.push(`${off} off the plot (on its edge)`);
     }
     return parts.join(' · ');
   }

@@ -14,7 +14,7 @@ import { cssVar } from './draw.js';
 import { BadgeTip, HealthView } from './health.js';
 import { HealthHistory } from './health-series.js';
 import { GeneratedView } from './generated.js';
-import { compareColumns, entryOf, kindName, onKinds } from './kinds.js';
+import { compareColumns, entryOf, generatorNodes, kindName, onKinds } from './kinds.js';
 import { LayerView } from './layer.js';
 import { InsightPanel } from './panel.js';
 import { sampleSet } from './pictures.js';
@@ -341,7 +341,8 @@ export class Insight {
     const shown = this.app.canvas.nodes.get(id)?.parts.shape.textContent;
     // A gan has two networks: its Noise is a source as its Input is, and neither lies after the other.
     return { type: node?.type || '', shape: shown || '?', sink: Boolean(node && !doc.edges.some((e) => e.source === id)),
-      source: Boolean(node && !doc.edges.some((e) => e.target === id)) };
+      source: Boolean(node && !doc.edges.some((e) => e.target === id)),
+      plane: generatorNodes(doc).has(id) ? 'noise' : 'input' };
   }
 
   /** This run's points of the metrics the Runs tab compares. */

@@ -99,6 +99,22 @@ export function compareColumns(entry) {
   return picked.map((m) => ({ column: m.name, label: metricLabel(m.name, { full: true }) }));
 }
 
+/** A gan's generator: the nodes reachable from its Noise before the Input (CONTRACTS.md §6);
+ * empty for a design without Noise. Its units are pictured over the noise plane. */
+export function generatorNodes(doc) {
+  const nodes = doc?.nodes || [];
+  const type = new Map(nodes.map((n) => [n.id, n.type]));
+  const seen = new Set();
+  const todo = nodes.filter((n) => n.type === 'Noise').map((n) => n.id);
+  while (todo.length) {
+    const id = todo.pop();
+    if (seen.has(id) || type.get(id) === 'Input') continue;
+    seen.add(id);
+    for (const e of doc.edges || []) if (e.source === id) todo.push(e.target);
+  }
+  return seen;
+}
+
 // -- the catalog, fetched once for every view ------------------------------------------------------
 
 let catalog = null; // the last catalog given or fetched

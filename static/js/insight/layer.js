@@ -128,7 +128,7 @@ export class LayerView {
     const which = `#${this.selected}${what ? ` · ${what}` : ''}`;
     const about = !followed ? '' : frame.kind === 'plane' && this.samples.kind === 'points' ? `; the dot is sample ${which}` : `: ${which}`;
     setText(this.caption, scores ? `Scores (logits) of the ${frame.units} classes for one sample${about}. The highest is the prediction.`
-      : `${kindText(frame)}${about}. Orange is negative, blue positive.`);
+      : `${kindText(frame, info.plane)}${about}. Orange is negative, blue positive.`);
     const thumbKey = followed ? [this.samples, this.selected] : null;
     if (thumbKey?.[0] !== this.thumbKey?.[0] || thumbKey?.[1] !== this.thumbKey?.[1]) {
       this.thumbKey = thumbKey;

@@ -222,11 +222,12 @@ export function planeXY([x, y], [x0, x1, y0, y1], w, h) {
   return [((x - x0) / (x1 - x0)) * w, h - ((y - y0) / (y1 - y0)) * h];
 }
 
-/** What an enlarged activation shows, in words. */
-export function kindText(frame) {
+/** What an enlarged activation shows, in words; `plane` names the plane a gan's generator
+ * units are drawn over ("noise"). */
+export function kindText(frame, plane = 'input') {
   const n = frame.units ?? frame.shape?.[0];
   switch (frame.kind) {
-    case 'plane': return `Each of ${n} units over the input plane`;
+    case 'plane': return `Each of ${n} units over the ${plane} plane`;
     case 'maps': return frame.shape?.length === 2 ? `${n} channels over time, for one sample` : `${n} feature maps of one sample`;
     case 'sequence': return `Hidden state over ${frame.shape?.[0]} time steps (${n} units), for one sample`;
     default: return `${n} unit values for one sample`;

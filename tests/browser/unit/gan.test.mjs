@@ -172,3 +172,11 @@ test('runs of a gan: its settings, its result and its curves', () => {
   assert.deepEqual(lossCurve(history, { column: 'mmd' }), { x: [2], y: [0.5] }); // sparse: as it is
   assert.notDeepEqual(lossCurve(history, { column: 'd_loss' }).y, [1, 3, 1]); // dense: smoothed
 });
+
+test('a gan\'s generator is what its Noise reaches before the Input', async () => {
+  const { generatorNodes } = await import('../../../static/js/insight/kinds.js');
+  const doc = { nodes: ['z', 'g1', 'g2', 'in', 'd1'].map((id) => ({ id, type: { z: 'Noise', in: 'Input' }[id] || 'Linear' })),
+    edges: [['z', 'g1'], ['g1', 'g2'], ['g2', 'in'], ['in', 'd1']].map(([source, target]) => ({ source, target })) };
+  assert.deepEqual([...generatorNodes(doc)].sort(), ['g1', 'g2', 'z']);
+  assert.equal(generatorNodes({ nodes: [{ id: 'in', type: 'Input' }], edges: [] }).size, 0);
+});
