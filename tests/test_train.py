@@ -181,3 +181,16 @@ def test_slow_motion_paces_steps_and_full_speed_returns():
     run.control.stop()  # a slow run still stops at once
     run.thread.join(2)
     assert time.monotonic() - t < 0.5 and run.result.state == "stopped"
+
+
+@pytest.mark.parametrize("bound", [{"epochs": 3}, {"steps": 25}, {"steps": 22}])
+def test_no_two_points_share_a_step(bound):
+    # A point at every step (log_interval 0): an epoch's validation point must not repeat the
+    # step of the plain point before it (the charts and the page's step counter read steps).
+    trainer = Trainer(example("spiral_mlp"), device="cpu", log_interval=0.0, eval_interval=0.0,
+                      **bound)
+    result = trainer.run()
+    steps = [p["step"] for p in result.history]
+    assert len(steps) == len(set(steps)) == result.steps, steps
+    assert all("val_loss" in p for p in result.history if p["step"] % 11 == 0), \
+        "every epoch (11 steps) ends in a validation point"

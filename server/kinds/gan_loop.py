@@ -278,7 +278,8 @@ class GanTrainer:
             elif now >= next_log or control.paused:
                 self._log_point(now)
                 next_log = now + cfg.log_interval
-        if not self.history or "mmd" not in self.history[-1]:
+        if not self.history or self.history[-1]["step"] != self.step or (
+                "mmd" not in self.history[-1] and self.counts["d"] + self.counts["g"]):
             self._log_point(time.perf_counter(), evaluate=True)
         return self._result(state)
 

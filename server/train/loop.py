@@ -199,6 +199,7 @@ class Trainer:
         while not self._done():
             perm = torch.randperm(n, device=self.device, generator=self.generator)
             xs, ys = self.x_train[perm], self.y_train[perm]
+            evaluate, last_i = False, self.steps_per_epoch - 1  # a validation point ends it?
             for i in range(self.steps_per_epoch):
                 if control.dirty and not self._obey():
                     state = "stopped"
@@ -217,7 +218,9 @@ class Trainer:
                 self.step += 1
                 self.samples += yb.shape[0]
                 now = time.perf_counter()
-                if now >= next_log or control.paused:
+                if i == last_i or (cfg.steps and self.step >= cfg.steps):
+                    evaluate = self._evaluates_next(i, now - last_eval)
+                if (now >= next_log or control.paused) and not evaluate:
                     self._log_point(now)
                     next_log = now + cfg.log_interval
                 if cfg.steps and self.step >= cfg.steps:
@@ -226,10 +229,20 @@ class Trainer:
                 break
             self.epoch += 1
             now = time.perf_counter()
-            if now - last_eval >= cfg.eval_interval or self._done():
+            if evaluate or self._done():
                 self._log_point(now, evaluate=True)
                 last_eval = time.perf_counter()
         return self._result(state)
+
+    def _evaluates_next(self, i: int, since_eval: float) -> bool:
+        """Whether step `i` of the epoch ends it and a validation point follows at once: that
+        point carries the running loss too, so a plain point now would repeat its step."""
+        cfg = self.cfg
+        bounded = bool(cfg.steps and self.step >= cfg.steps)
+        if i != self.steps_per_epoch - 1 and not bounded:
+            return False
+        last_epoch = bool(cfg.epochs and self.epoch + 1 >= cfg.epochs)
+        return since_eval >= cfg.eval_interval or bounded or last_epoch
 
     def total_steps(self) -> int | None:
         """Steps the run will take when bounded, else None."""
