@@ -144,7 +144,13 @@ def fake_run(page, *, state: str = "running") -> list[dict]:
           window.sent.push({ event, ...payload });
           return Promise.resolve({ ok: true, state: payload.action === 'resume' ? 'running' : state });
         }
-        return Promise.resolve({ ok: true, checkpoints: [] });
+        // The timeline: two checkpoints, each holding the frames a gan run keeps.
+        if (event === 'timeline') return Promise.resolve({ ok: true, checkpoints: [10, 20].map((step) => ({ step, epoch: step / 10, time: step / 50 })) });
+        if (event === 'seek') {
+          const { boundary, generated } = window.fakeGame(payload.step, payload.step / 100);
+          return Promise.resolve({ ok: true, step: payload.step, epoch: 1, time: 1, metrics_index: 0, boundary, generated });
+        }
+        return Promise.resolve({ ok: true });
       };
       app.runClient.adopt('gan00001', 'token', doc);
       app.charts.reset([]);
@@ -232,6 +238,12 @@ def test_a_gan_run_draws_the_game_and_steps_each_network(page, catalog):
     page.screenshot(path=str(artifact("gan-fake-running.png")))
     page.locator(".dock").screenshot(path=str(artifact("gan-fake-charts.png")))
     page.locator(".insight").screenshot(path=str(artifact("gan-fake-generated.png")))
+    # The timeline shows a checkpoint's generated samples, and comes back to live.
+    page.locator("input[name=timeline]").fill("0")
+    expect(page.locator(".insight-foot")).to_have_attribute("data-step", "10")
+    expect(generated).to_have_attribute("data-step", "10")
+    page.locator(".it-live").click()
+    expect(generated).to_have_attribute("data-step", "60")
     # Paused: each step button sends its network.
     page.evaluate("window.layerlab.runClient.route('status', {run_id: 'gan00001', state: 'paused'})")
     for label, network in (("Step D", "d"), ("Step G", "g"), ("Step both", "both")):
@@ -293,7 +305,8 @@ def generated_points(page) -> list:
 
 
 def train_watch_and_step(page) -> None:
-    """Train the open gan until stopped; watch it move; pause; step D, then G; stop."""
+    """Train the open gan until stopped; watch it move; pause; step D, then G; stop; look
+    back at an earlier checkpoint."""
     button(page, "Train").click()
     expect(run_state(page)).to_have_attribute("data-run-state", "running", timeout=60_000)
     generated = page.locator(".ig-canvas")
@@ -324,6 +337,14 @@ def train_watch_and_step(page) -> None:
         assert moved == (label == "Step G"), f"{label}: the generated points moved: {moved}"
     button(page, "Stop").click()
     until_not_running(page)
+    final = generated_step(page)
+    page.wait_for_function("() => +document.querySelector('.insight-foot').dataset.checkpoints >= 2",
+                           timeout=30_000)
+    page.locator("input[name=timeline]").fill("0")
+    expect(page.locator(".insight-foot")).not_to_have_attribute("data-step", "live")
+    page.wait_for_function("s => +document.querySelector('.ig-canvas').dataset.step < s", arg=final)
+    page.locator(".it-live").click()
+    expect(page.locator(".ig-canvas")).to_have_attribute("data-step", str(final))
 
 
 def export_generator(page) -> None:
@@ -334,16 +355,44 @@ def export_generator(page) -> None:
     assert info.value.suggested_filename.endswith(".onnx")
 
 
+def until_stopped(page) -> None:
+    """Clear the training form's epochs and steps (the run goes on until Stop) and train at
+    100 steps a second, so that the game is seen as it plays out on a fast machine too."""
+    page.locator(".canvas").focus()
+    page.keyboard.press("Escape")
+    for name in ("epochs", "steps"):
+        field = page.locator(f".training-form [name={name}]")
+        if field.count():
+            field.fill("")
+            field.press("Enter")
+    page.locator("input[name=speed]").fill("5")
+    expect(page.locator(".speed-value")).to_have_attribute("data-speed", "100")
+    wait_valid(page)
+
+
 def test_the_gaussians_starter_trains_as_a_game(page, gan_server):
     page.get_by_role("button", name="Examples").click()
     page.get_by_role("menuitem", name=re.compile("GAN: two Gaussians")).click()
     wait_valid(page)
-    page.locator(".canvas").focus()
-    page.keyboard.press("Escape")
-    page.fill(".training-form [name=epochs]", "")  # until stopped
-    wait_valid(page)
+    until_stopped(page)
     train_watch_and_step(page)
     export_generator(page)
+    # A second run with a slower generator: the Runs tab compares their G losses.
+    first = page.evaluate("window.layerlab.runClient.runId")
+    rate = page.locator("input[name=generator_lr]")
+    rate.fill("0.0003")
+    rate.press("Enter")
+    button(page, "Train").click()
+    wait_points(page, 20, "loss")
+    button(page, "Stop").click()
+    until_not_running(page)
+    page.locator('.insight-tab[data-tab="runs"]').click()
+    row = page.locator(f'[data-compare-run="{first}"]')
+    expect(row).to_be_visible(timeout=20_000)
+    expect(row.locator("b", has_text="G lr 0.001")).to_be_visible()  # the setting that differs
+    page.locator('.insight-seg[data-column="g_loss"]').click()
+    expect(page.locator(".ic-chart")).to_have_attribute("data-series", "2", timeout=20_000)
+    page.screenshot(path=str(artifact("gan-compare.png")))
 
 
 def test_a_gan_built_from_the_palette_trains_and_exports_its_generator(page, gan_server):
@@ -361,7 +410,7 @@ def test_a_gan_built_from_the_palette_trains_and_exports_its_generator(page, gan
     page.keyboard.press("Escape")
     page.locator(".training-form select[name=kind]").select_option("gan")
     page.locator("select[name=dataset]").select_option("gaussian")
-    wait_valid(page)
+    until_stopped(page)
     expect(button(page, "Step D")).to_be_visible()
     train_watch_and_step(page)
     export_generator(page)

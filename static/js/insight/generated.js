@@ -122,6 +122,7 @@ export class GeneratedView {
       setText(this.caption, '');
       return;
     }
+    this.readout.hidden = f.kind !== 'points';
     if (f.kind === 'images') this.drawImages(side);
     else this.drawPlane(side);
     this.drawLegend();
@@ -268,7 +269,7 @@ export class GeneratedView {
 
   captionText() {
     if (this.frame.kind === 'images') {
-      return `${this.frame.frame?.shape?.[0] ?? 0} samples from the same fixed noise at every step: watch them turn from noise into digits.`;
+      return `${this.frame.frame?.shape?.[0] ?? 0} samples from the same fixed noise at every step: watch them turn from noise into something like the data.`;
     }
     return 'The generator learns to move its purple samples onto the green data; the background is the '
       + 'discriminator\'s belief that a point is real (green) or generated (purple). At the end of a good game '
