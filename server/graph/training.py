@@ -9,12 +9,13 @@ training form from it. A field's `path` is where it sits in the section (`optimi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from server.graph.kinds import SPECS, KindSpec
 from server.graph.rules import show
 
-KINDS = ("supervised", "gan")  # every `training.kind`, the default first
+KINDS = tuple(SPECS)  # every `training.kind`, the default first
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01, "adagrad": 0.05, "rmsprop": 0.01}
 MAX_COUNT = 100_000_000  # most epochs or steps a run may ask for
@@ -55,8 +56,9 @@ class Field:
         return dict(table).get(values.get(path), self.default)
 
     def holds(self, values: dict) -> bool:
-        """Whether the field is used with these values; a field not known (yet) holds."""
-        return all(values.get(path, allowed[0]) in allowed for path, allowed in self.when)
+        """Whether the field is used, given the fields resolved so far; where one it depends on
+        is unknown (refused), it is, so that a misspelt optimizer is the one error."""
+        return all(path not in values or values[path] in allowed for path, allowed in self.when)
 
     def problem(self, value: Any, label: str | None = None) -> str | None:
         """Why `value` is not one of this field's values (None when it is)."""
@@ -136,7 +138,7 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _optimizer(prefix: str, kinds: tuple[str, ...], whose: str) -> list[Field]:
+def _optimizer(prefix: str, kinds: tuple[str, ...], doc: str) -> list[Field]:
     """The fields of one optimizer at `prefix`; those of one algorithm only carry `when`."""
     sel = f"{prefix}.name"
     short = prefix == "optimizer"  # the plain optimizer's fields keep their short names
@@ -146,9 +148,8 @@ def _optimizer(prefix: str, kinds: tuple[str, ...], whose: str) -> list[Field]:
                      when=((sel, only),) if only else (), label=name if short else None, **kw)
 
     return [
-        Field(sel, "choice", "adam", f"How {whose} weights follow the gradient: Adam is a safe "
-              "first choice; SGD with momentum often generalises well.",
-              choices=OPTIMIZER_NAMES, kinds=kinds, label=prefix if short else None),
+        Field(sel, "choice", "adam", doc, choices=OPTIMIZER_NAMES, kinds=kinds,
+              label=prefix if short else None),
         f("lr", "float", DEFAULT_LR["adam"], "Step size; each optimizer has its own default.",
           min=0, max=10, min_exclusive=True, default_by=(sel, tuple(DEFAULT_LR.items()))),
         f("weight_decay", "float", 0.0, "L2 penalty on the weights (AdamW: decoupled).",
@@ -170,13 +171,15 @@ FIELDS: tuple[Field, ...] = (
     Field("kind", "choice", "supervised", "How the design learns: supervised (inputs to "
           "targets) or gan (a generator against a discriminator).", choices=KINDS),
     Field("dataset", "dataset", None, "What to learn from: {\"name\", ...} with the dataset's "
-          "own params (GET /api/datasets).", nullable=True),
+          "own params (GET /api/datasets)."),
     Field("task", "choice", "auto", "auto: the dataset's own task; reconstruction: the target "
           "is the input (an autoencoder).", choices=("auto", "reconstruction"), kinds=SUPERVISED),
     Field("loss", "choice", "auto", "auto: cross-entropy for classes, mean squared error "
           "otherwise.", choices=("auto", "cross_entropy", "mse", "l1", "bce_with_logits"),
           kinds=SUPERVISED),
-    *_optimizer("optimizer", KINDS, "the (a gan: the discriminator's)"),
+    *_optimizer("optimizer", KINDS, "How the weights follow the gradient (a gan: the "
+                "discriminator's). Adam is a safe first choice; SGD with momentum often "
+                "generalises well."),
     Field("batch_size", "int", 32, "Samples per optimizer step.", min=1, max=65536),
     Field("epochs", "int", None, "Passes over the training data (empty: until you press Stop, "
           "or steps).", min=1, max=MAX_COUNT, nullable=True),
@@ -192,9 +195,11 @@ FIELDS: tuple[Field, ...] = (
     Field("gan.d_steps", "int", 1, "Discriminator steps per iteration.", min=1, max=100,
           kinds=GAN),
     Field("gan.g_steps", "int", 1, "Generator steps per iteration.", min=1, max=100, kinds=GAN),
-    *_optimizer("gan.generator_optimizer", GAN, "the generator's"),
+    *_optimizer("gan.generator_optimizer", GAN, "How the generator's weights follow the "
+                "gradient (optimizer is the discriminator's)."),
 )
 BY_PATH = {f.path: f for f in FIELDS}
+SELECTORS = {path for f in FIELDS for path, _ in f.when}  # fields that others depend on
 _DEVICE = BY_PATH["device"]
 DEVICE_RE = re.compile(rf"^({'|'.join(_DEVICE.choices)})$|{_DEVICE.pattern}")
 
@@ -221,9 +226,22 @@ def kinds_of(path: str) -> tuple[str, ...]:
 
 def training_json() -> dict:
     """What GET /api/training serves: every field of every kind, and each kind's descriptor."""
-    from server.graph.kinds import kinds_json
+    return {"fields": [f.to_json() for f in FIELDS],
+            "kinds": [_kind_json(spec) for spec in SPECS.values()]}
 
-    return {"fields": [f.to_json() for f in FIELDS], "kinds": kinds_json()}
+
+def _kind_json(spec: KindSpec) -> dict:
+    bounds = ("type", "default", "min", "max", "min_exclusive", "max_exclusive")
+    return {"name": spec.name, "doc": spec.doc,
+            "metrics": [asdict(m) for m in spec.metrics],
+            "steps": [asdict(s) for s in spec.steps],
+            "hparams": [{**asdict(h), **{k: getattr(BY_PATH[h.path], k) for k in bounds}}
+                        for h in spec.hparams]}
+
+
+def live_hparams() -> dict[str, Field]:
+    """Each live rate of any kind (`set_hparams`' fields) -> the training field it changes."""
+    return {h.name: BY_PATH[h.path] for spec in SPECS.values() for h in spec.hparams}
 
 
 def resolve_training(section: Any, errors: list[dict]) -> dict:
@@ -262,6 +280,8 @@ def resolve_training(section: Any, errors: list[dict]) -> dict:
             problem = member.problem(value)
             if problem:
                 err(key, problem)
+            else:
+                values[key] = value
             if member.type != "dataset" or not problem:
                 out[key] = value
     for key, member in members.items():
@@ -277,7 +297,7 @@ def _resolve_group(prefix: str, given: Any, values: dict, err) -> dict:
         given = {}
     if not isinstance(given, dict):
         example = {k: m.default for k, m in list(members.items())[:2] if isinstance(m, Field)}
-        err(prefix, f"{prefix} must be an object like {show(example).replace(chr(39), chr(34))}")
+        err(prefix, f"{prefix} must be an object like {show(example)}")
         given = {}
     out: dict[str, Any] = {}
     for key, member in members.items():
@@ -291,8 +311,8 @@ def _resolve_group(prefix: str, given: Any, values: dict, err) -> dict:
         problem = member.problem(value)
         if problem:
             err(path, problem)
-            value = member.default_for(values) if member.when == () and any(
-                m.when for m in members.values() if isinstance(m, Field)) else value
+            if path in SELECTORS:  # check the rest as if it were the default (the one error)
+                value = member.default
         else:
             values[path] = value
         out[key] = value
