@@ -255,8 +255,9 @@ export class Insight {
     const plane = (meta?.input_shape || []).join() === '2';
     const classes = !game && meta?.task === 'classification' && (loss === 'auto' || loss === 'cross_entropy')
       && document?.training?.task !== 'reconstruction';
-    this.panel.setAvailable('boundary', !game && (plane || Boolean(this.shown.boundary)));
-    this.panel.setAvailable('generated', game || Boolean(this.shown.generated));
+    // The tab that comes first, so that the one going away falls back to it.
+    const views = [['generated', game || Boolean(this.shown.generated)], ['boundary', !game && (plane || Boolean(this.shown.boundary))]];
+    for (const [tab, yes] of game ? views : views.reverse()) this.panel.setAvailable(tab, yes);
     this.panel.setAvailable('results', classes || Boolean(this.shown.results));
     this.boundary.setClasses(meta?.classes);
     this.layer.classes = game ? null : meta?.classes || null;
