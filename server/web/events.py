@@ -16,6 +16,8 @@ from flask import current_app, request
 from flask_socketio import join_room, leave_room
 
 from server.graph import validate
+from server.graph.kinds import STEP_NAMES
+from server.graph.training import live_hparams
 from server.runs import ACTIONS
 from server.web import socketio
 from server.web.errors import ApiError, api_error, bad_request
@@ -25,7 +27,7 @@ from server.web.services import lab
 log = logging.getLogger(__name__)
 MAX_STEPS = 1_000_000  # most steps one `step` action may ask for
 MAX_SPEED = 10_000  # steps per second; null means full speed
-LR_RANGE = (0.0, 10.0)  # the document's own bounds for optimizer.lr: (0, 10]
+HPARAMS = live_hparams()  # set_hparams' rates (lr, generator_lr) -> the field giving bounds
 MAX_SAMPLE = 10_000  # largest sample index select_sample takes (the worker clamps further)
 ACK_FIRST = 0.05  # seconds a watcher's greeting frames wait, so that its ack arrives first
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what the manager's run ids look like
@@ -71,31 +73,41 @@ def on_train(doc):
 
 @handler("control")
 def on_control(message):
-    """Pause, resume, step or stop a run (token holder only)."""
-    msg = fields(message, "control", run_id=RunId, token=Token, action=str, steps=Optional(int))
+    """Pause, resume, step or stop a run (token holder only); a step may name the `network`
+    it runs (a gan's d, g or both: the step names of GET /api/training's kinds)."""
+    msg = fields(message, "control", run_id=RunId, token=Token, action=str, steps=Optional(int),
+                 network=Optional(str))
     if msg["action"] not in ACTIONS:
         raise bad_request(f"action must be one of {', '.join(ACTIONS)}; got "
                           f"{msg['action']!r}"[:300])
     steps = msg.get("steps", 1)
     if not 1 <= steps <= MAX_STEPS:
         raise bad_request(f"steps must be from 1 to {MAX_STEPS:,}; got {steps}")
-    state = lab().manager.control(msg["run_id"], msg.get("token"), msg["action"], steps)
+    if "network" in msg and msg["network"] not in STEP_NAMES:
+        raise bad_request(f"network must be one of {', '.join(STEP_NAMES)} (a gan's step: the "
+                          f"discriminator, the generator or both); got {shown(msg['network'])}")
+    state = lab().manager.control(msg["run_id"], msg.get("token"), msg["action"], steps,
+                                  network=msg.get("network"))
     return {"ok": True, "state": state}
 
 
 @handler("set_hparams")
 def on_set_hparams(message):
-    """Change a run's learning rate or speed mid-run (token holder only)."""
-    msg = fields(message, "set_hparams", run_id=RunId, token=Token, lr=Optional(float),
-                 speed=Optional(float, null=True))
-    lr, speed = msg.get("lr"), msg.get("speed")
-    if lr is not None and not (math.isfinite(lr) and LR_RANGE[0] < lr <= LR_RANGE[1]):
-        raise bad_request(f"lr must be a number in (0, 10]; got {lr}")
+    """Change a run's rates (lr; a gan's generator_lr too) or its speed mid-run (token holder
+    only). Each rate has the bounds of the training field it changes."""
+    msg = fields(message, "set_hparams", run_id=RunId, token=Token,
+                 **{name: Optional(float) for name in HPARAMS}, speed=Optional(float, null=True))
+    for name, field_ in HPARAMS.items():
+        problem = field_.problem(msg[name], label=name) if name in msg else None
+        if problem:
+            raise bad_request(problem)
+    speed = msg.get("speed")
     if speed is not None and not (math.isfinite(speed) and 0 < speed <= MAX_SPEED):
         raise bad_request(f"speed must be steps per second in (0, {MAX_SPEED:,}], or null for "
                           f"full speed; got {speed}")
     manager = lab().manager
-    manager.set_lr(msg["run_id"], msg.get("token"), lr)
+    manager.set_lr(msg["run_id"], msg.get("token"), msg.get("lr"),
+                   generator_lr=msg.get("generator_lr"))
     if "speed" in msg:
         manager.set_speed(msg["run_id"], msg.get("token"), speed)
     return {"ok": True}

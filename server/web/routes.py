@@ -15,6 +15,7 @@ from flask import send_file as flask_send_file
 
 from server.data import dataset_catalog, save_upload
 from server.graph import catalog_json, validate
+from server.graph.training import training_json
 from server.runs import RunError
 from server.runs.artifacts import Artifact, check_header, export_document, run_onnx, run_weights
 from server.runs.run import hash_token, token_matches
@@ -59,6 +60,12 @@ def health():
 def layers():
     """The layer catalog."""
     return jsonify(catalog_json())
+
+
+@bp.get("/api/training")
+def training():
+    """The training section's schema: every field of every kind, and what each kind shows."""
+    return jsonify(training_json())
 
 
 @bp.get("/api/datasets")
