@@ -309,15 +309,7 @@ class GanTrainer:
         """Apply pending commands; block while paused. None means stop; else what to step."""
         for fn in self.control.take_calls():
             fn()
-        for opt, lr in ((self.d_optimizer, self.control.take_lr()),
-                        (self.g_optimizer, self.control.take_lr("g"))):
-            if lr is not None:
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                if opt is self.d_optimizer:
-                    self.lr = lr
-                else:
-                    self.generator_lr = lr
+        self._apply_lrs()
         if not self.control.paused and not self.control.stopping:
             self.control.pace()
             return None if self.control.stopping else "both"
@@ -328,10 +320,22 @@ class GanTrainer:
         self.paused_time += time.perf_counter() - t
         if not ok:
             return None
+        self._apply_lrs()  # a rate set while paused counts from the step it waited for
         if not self.control.paused:
             self.on_status(self.status("running"))
             return "both"
         return self.control.step_network
+
+    def _apply_lrs(self) -> None:
+        for opt, lr in ((self.d_optimizer, self.control.take_lr()),
+                        (self.g_optimizer, self.control.take_lr("g"))):
+            if lr is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                if opt is self.d_optimizer:
+                    self.lr = lr
+                else:
+                    self.generator_lr = lr
 
     def status(self, state: str) -> dict:
         """A run_status payload (without run_id)."""

@@ -49,6 +49,10 @@ class GanInsight:
         self.d.select(index)
         self.g.select(index)
 
+    def samples(self) -> None:
+        """No sample picker for a game: its real and generated samples come in run_generated."""
+        return None
+
     def boundary(self) -> dict | None:
         """The discriminator's D(x) over the data plane (2-D data only)."""
         return self.d.boundary()

@@ -261,11 +261,7 @@ class Trainer:
         """Apply pending commands; block while paused. False means stop."""
         for fn in self.control.take_calls():
             fn()
-        lr = self.control.take_lr()
-        if lr is not None:
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            self.lr = lr
+        self._apply_lr()
         if not self.control.paused and not self.control.stopping:
             self.control.pace()  # slow motion: wait for this step's turn
             return not self.control.stopping
@@ -274,9 +270,17 @@ class Trainer:
         t = time.perf_counter()
         ok = self.control.wait_turn(lambda: self.on_status(self.status("paused")))
         self.paused_time += time.perf_counter() - t
+        self._apply_lr()  # a rate set while paused counts from the step it waited for
         if ok and not self.control.paused:
             self.on_status(self.status("running"))
         return ok
+
+    def _apply_lr(self) -> None:
+        lr = self.control.take_lr()
+        if lr is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.lr = lr
 
     def status(self, state: str) -> dict:
         """A run_status payload (without run_id)."""
