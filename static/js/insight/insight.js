@@ -10,7 +10,6 @@ import { DONE } from '../progress.js';
 import { addShortcuts } from '../shortcuts.js';
 import { BoundaryView } from './boundary.js';
 import { CompareView } from './compare.js';
-import { cssVar } from './draw.js';
 import { BadgeTip, HealthView } from './health.js';
 import { HealthHistory } from './health-series.js';
 import { GeneratedView } from './generated.js';
@@ -20,7 +19,7 @@ import { InsightPanel } from './panel.js';
 import { sampleSet } from './pictures.js';
 import { ResultsView } from './results.js';
 import { spread } from './seeker.js';
-import { TimelineBar } from './timeline.js';
+import { TimelineBar, stepMarker } from './timeline.js';
 
 const KINDS = ['boundary', 'generated', 'activations', 'health', 'results', 'weights'];
 const GAME = 'gan'; // the kind whose runs send run_generated: its D(x) is drawn there, not as a boundary
@@ -398,32 +397,4 @@ export class Insight {
     this.compare.rebuild();
     if (this.panel.isOpen) this.showTab(this.panel.current);
   }
-}
-
-/** The timeline's marker on the loss and accuracy charts: a line at `step`, the later part veiled. */
-function stepMarker(step) {
-  return (u) => {
-    const x = Math.round(u.valToPos(step, 'x', true));
-    const { top, height, left, width } = u.bbox;
-    if (x < left - 1 || x > left + width + 1) return;
-    const { ctx } = u;
-    const dpr = window.devicePixelRatio || 1;
-    ctx.save();
-    ctx.globalAlpha = 0.6;
-    ctx.fillStyle = cssVar('--panel', '#fff');
-    ctx.fillRect(x, top, left + width - x, height);
-    ctx.globalAlpha = 1;
-    ctx.strokeStyle = cssVar('--accent', '#2457e6');
-    ctx.lineWidth = 2 * dpr;
-    ctx.beginPath();
-    ctx.moveTo(x, top);
-    ctx.lineTo(x, top + height);
-    ctx.stroke();
-    ctx.font = `700 ${11 * dpr}px Inter, system-ui, sans-serif`;
-    ctx.fillStyle = ctx.strokeStyle;
-    const text = `step ${step.toLocaleString('en-US')}`;
-    const w = ctx.measureText(text).width;
-    ctx.fillText(text, x + 5 * dpr + w > left + width ? x - w - 5 * dpr : x + 5 * dpr, top + 12 * dpr);
-    ctx.restore();
-  };
 }

@@ -3,6 +3,7 @@
 // returns to live. An ended run stays where it was left (it has nothing newer to return to).
 
 import { h, setAttr, setText } from '../dom.js';
+import { cssVar } from './draw.js';
 import { Seeker, checkpointIndex, checkpointText } from './seeker.js';
 
 const POLL_MS = 2500; // how often a training run's new checkpoints are fetched while shown
@@ -136,4 +137,32 @@ export class TimelineBar {
       : n < 2 ? 'the timeline fills as the run trains'
         : this.running ? 'let go for live' : 'drag to replay');
   }
+}
+
+/** The timeline's marker on the run's charts: a line at `step`, the later part veiled. */
+export function stepMarker(step) {
+  return (u) => {
+    const x = Math.round(u.valToPos(step, 'x', true));
+    const { top, height, left, width } = u.bbox;
+    if (x < left - 1 || x > left + width + 1) return;
+    const { ctx } = u;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.globalAlpha = 0.6;
+    ctx.fillStyle = cssVar('--panel', '#fff');
+    ctx.fillRect(x, top, left + width - x, height);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = cssVar('--accent', '#2457e6');
+    ctx.lineWidth = 2 * dpr;
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+    ctx.font = `700 ${11 * dpr}px Inter, system-ui, sans-serif`;
+    ctx.fillStyle = ctx.strokeStyle;
+    const text = `step ${step.toLocaleString('en-US')}`;
+    const w = ctx.measureText(text).width;
+    ctx.fillText(text, x + 5 * dpr + w > left + width ? x - w - 5 * dpr : x + 5 * dpr, top + 12 * dpr);
+    ctx.restore();
+  };
 }
