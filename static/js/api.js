@@ -77,6 +77,7 @@ const owned = (id) => ({ headers: designOwner(id) ? { 'X-Layerlab-Owner': design
 export const api = {
   layers: () => request('GET', '/api/layers'),
   datasets: () => request('GET', '/api/datasets'),
+  training: () => request('GET', '/api/training'),
   examples: () => request('GET', '/api/examples'),
   validate: (doc) => request('POST', '/api/validate', doc),
   preview: (url, spec) => {

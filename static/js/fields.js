@@ -16,18 +16,25 @@ export function formatValue(param, value) {
   return formatNumber(value);
 }
 
+// A bound is inclusive unless the param says min_exclusive / max_exclusive (the training schema's).
 function rangeMessage(param) {
   const { min, max } = param;
   const huge = (v) => v === null || v === undefined || Math.abs(v) >= 1e8;
-  if (!huge(min) && !huge(max)) return `from ${formatNumber(min)} to ${formatNumber(max)}`;
-  if (!huge(min)) return `at least ${formatNumber(min)}`;
-  if (!huge(max)) return `at most ${formatNumber(max)}`;
+  const low = param.min_exclusive ? `above ${formatNumber(min)}` : `at least ${formatNumber(min)}`;
+  const high = param.max_exclusive ? `below ${formatNumber(max)}` : `at most ${formatNumber(max)}`;
+  if (!huge(min) && !huge(max)) {
+    return param.min_exclusive || param.max_exclusive ? `${low} and ${high}`
+      : `from ${formatNumber(min)} to ${formatNumber(max)}`;
+  }
+  if (!huge(min)) return low;
+  if (!huge(max)) return high;
   return '';
 }
 
 function checkRange(param, v) {
-  const low = param.min !== null && param.min !== undefined && v < param.min;
-  const high = param.max !== null && param.max !== undefined && v > param.max;
+  const given = (b) => b !== null && b !== undefined;
+  const low = given(param.min) && (param.min_exclusive ? v <= param.min : v < param.min);
+  const high = given(param.max) && (param.max_exclusive ? v >= param.max : v > param.max);
   return low || high ? `must be ${rangeMessage(param)}` : null;
 }
 

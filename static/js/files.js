@@ -26,7 +26,7 @@ export function tidied(app, doc) {
 
 export function newDesign(app) {
   const training = app.store.doc.training;
-  const doc = emptyDocument();
+  const doc = emptyDocument(undefined, app.trainingSchema.starter());
   if (training?.dataset) doc.training.dataset = { name: training.dataset.name };
   openDocument(app, doc);
   app.onNew?.();

@@ -13,22 +13,12 @@ const PREFIX = {
   TransformerEncoderLayer: 'enc', Embedding: 'emb', Reshape: 'reshape', Identity: 'id',
 };
 
-export const DEFAULT_TRAINING = Object.freeze({
-  dataset: { name: 'spiral', samples: 500, noise: 0.1, val_fraction: 0.3, seed: 0 },
-  loss: 'auto',
-  optimizer: { name: 'adam', lr: 0.01 },
-  batch_size: 32,
-  epochs: 100,
-  seed: 0,
-  device: 'auto',
-});
-
 const clone = (value) => JSON.parse(JSON.stringify(value));
 
-/** A new empty design with default training settings. */
-export function emptyDocument(name = 'Untitled network') {
-  return { format: FORMAT, version: VERSION, name, nodes: [], edges: [],
-    training: clone(DEFAULT_TRAINING) };
+/** A new empty design. Its training section is the caller's: the page starts one from the
+ * training schema (GET /api/training), and what a section leaves out takes the server's default. */
+export function emptyDocument(name = 'Untitled network', training = {}) {
+  return { format: FORMAT, version: VERSION, name, nodes: [], edges: [], training: clone(training) };
 }
 
 /** A checked, copied document: fills missing lists and drops nothing (unknown keys round-trip). */
@@ -45,8 +35,8 @@ export function normalizeDocument(input) {
   doc.name = typeof doc.name === 'string' && doc.name ? doc.name : 'Untitled network';
   doc.nodes = Array.isArray(doc.nodes) ? doc.nodes : [];
   doc.edges = Array.isArray(doc.edges) ? doc.edges : [];
-  doc.training = doc.training && typeof doc.training === 'object' ? doc.training
-    : clone(DEFAULT_TRAINING);
+  doc.training = doc.training && typeof doc.training === 'object' && !Array.isArray(doc.training)
+    ? doc.training : {};
   return doc;
 }
 

@@ -24,11 +24,13 @@ import { createTalk } from './talk/talk.js';
 import { followSystem, toggleTheme } from './theme.js';
 import { createTraining } from './training.js';
 import { TrainingForm } from './training-form.js';
+import { TrainingSchema } from './training-schema.js';
+import { provideKinds } from './insight/kinds.js';
 import { Validator } from './validator.js';
 
 const readOnly = document.body.dataset.readOnly === 'true';
 
-async function firstDocument(examples) {
+async function firstDocument(examples, schema) {
   const hash = parseHash(location.hash);
   if (hash.design) {
     try {
@@ -52,16 +54,19 @@ async function firstDocument(examples) {
     } catch { /* fall through to a starter */ }
   }
   const starter = examples.find((e) => e.id === 'spiral_mlp') || examples[0];
-  return { doc: starter ? normalizeDocument(starter.document) : emptyDocument(), tidy: Boolean(starter) };
+  return { doc: starter ? normalizeDocument(starter.document) : emptyDocument(undefined, schema.starter()),
+    tidy: Boolean(starter) };
 }
 
 async function boot() {
-  const [layers, datasetList, examples] = await Promise.all([api.layers(), api.datasets(),
-    api.examples().catch(() => [])]);
+  const [layers, datasetList, trainingSchema, examples] = await Promise.all([api.layers(), api.datasets(),
+    api.training(), api.examples().catch(() => [])]);
   const app = { readOnly, examples, pending: null };
   app.catalog = new Map(layers.map((l) => [l.type, l]));
   app.datasets = new Map(datasetList.map((d) => [d.name, d]));
-  const first = await firstDocument(examples);
+  app.trainingSchema = new TrainingSchema(trainingSchema); // the form, new designs and the kinds' views
+  provideKinds(trainingSchema);
+  const first = await firstDocument(examples, app.trainingSchema);
   const store = new Store(first.doc);
   app.store = store;
   app.designId = first.designId || null;
@@ -108,15 +113,16 @@ async function boot() {
     remove: (ids) => { store.select({ nodes: ids }); cmd.deleteSelection(app); },
     duplicate: (ids) => cmd.duplicateSelection(app, ids),
   } });
-  const trainingForm = new TrainingForm($('.training-form'), { store, datasets: app.datasets, readOnly });
+  const trainingForm = new TrainingForm($('.training-form'), { store, datasets: app.datasets,
+    schema: app.trainingSchema, readOnly });
   app.preview = new DatasetPreview($('.preview-canvas'), $('.preview-caption'));
   app.charts = new ChartsDock($('.dock'), { uPlot: window.uPlot });
   const problems = new Problems($('.statusbar'), {
     selectNode: (id) => { store.select({ nodes: [id] }); app.canvas.revealNode(id); },
     showTraining: (param) => {
       store.clearSelection();
-      const name = String(param || '').split('.').pop();
-      $(`.side [name="${name}"], .side [name="dataset.${name}"]`)?.focus();
+      const path = String(param || '').replace(/^training\./, ''); // each field is named by its path
+      $(`.side [name="${path}"], .side [name="${path.split('.').pop()}"]`)?.focus();
     },
   });
 

@@ -1,95 +1,136 @@
-// Training settings (shown when no layer is selected): the dataset's own params from
-// /api/datasets, the optimizer and the loop. Every field edits document.training.
+// Training settings (shown when no layer is selected), built from the training schema of
+// GET /api/training (training-schema.js): a kind picker, then every field of the design's kind
+// whose `when` holds, with the server's own type, default, range, choices and doc. The dataset's
+// params come from /api/datasets. The page keeps no copy of the rules: what the server would
+// refuse, the form marks as the user types. Every field edits document.training.
 
 import { api } from './api.js';
 import { fill, h, toast } from './dom.js';
 import { paramField } from './form.js';
 import { problemText } from './problem.js';
-import { getPath, setPath } from './graph.js';
+import { setPath } from './graph.js';
 
-// The names CONTRACTS.md §1 fixes for the training section; the server checks every value.
-const OPTIMIZERS = ['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad'];
-const FIELDS = [
-  { path: ['optimizer', 'name'], param: { name: 'optimizer', type: 'choice', choices: OPTIMIZERS,
-    default: 'adam', doc: 'Adam is a safe first choice; SGD with momentum often generalises well.' } },
-  { path: ['optimizer', 'momentum'], only: ['sgd', 'rmsprop'], param: { name: 'momentum', type: 'float',
-    default: 0, min: 0, max: 0.999, doc: 'Fraction of the last update carried into the next.' } },
-  { path: ['optimizer', 'nesterov'], only: ['sgd'], param: { name: 'nesterov', type: 'bool',
-    default: false, doc: 'Nesterov momentum (needs momentum > 0).' } },
-  { path: ['optimizer', 'weight_decay'], param: { name: 'weight_decay', type: 'float', default: 0,
-    min: 0, max: 1, doc: 'L2 penalty on the weights (AdamW: decoupled).' } },
-  { path: ['optimizer', 'grad_clip'], param: { name: 'grad_clip', type: 'float', default: null,
-    nullable: true, placeholder: 'off', min: 0, max: 1e6, doc: 'Clip the gradient norm to this (empty: off).' } },
-  { path: ['batch_size'], param: { name: 'batch_size', type: 'int', default: 32, min: 1, max: 65536,
-    doc: 'Samples per optimizer step.' } },
-  { path: ['epochs'], param: { name: 'epochs', type: 'int', default: null, nullable: true,
-    placeholder: 'until stopped', min: 1, max: 100000000, doc: 'Passes over the training data (empty: until you press Stop).' } },
-  { path: ['loss'], param: { name: 'loss', type: 'choice', default: 'auto',
-    choices: ['auto', 'cross_entropy', 'mse', 'l1', 'bce_with_logits'],
-    doc: 'auto: cross-entropy for classes, mean squared error otherwise.' } },
-  { path: ['task'], param: { name: 'task', type: 'choice', default: 'auto', choices: ['auto', 'reconstruction'],
-    doc: 'reconstruction: the target is the input (an autoencoder).' } },
-  { path: ['device'], param: { name: 'device', type: 'choice', default: 'auto', choices: ['auto', 'cpu', 'cuda'],
-    doc: 'auto uses the GPU when the server has one.' } },
-  { path: ['seed'], param: { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 53,
-    doc: 'Seeds weights, shuffling and dropout: the same seed repeats a run.' } },
-];
+// Words for the groups of fields (the first part of a path); a group not listed is its path.
+const SECTIONS = { optimizer: 'Optimizer and loop', gan: 'Game', 'gan.generator_optimizer': 'Generator optimizer' };
+
+/** The group a field is shown in: its path's prefix ("" for the loop's own fields). */
+export function groupOf(path) {
+  const dot = path.lastIndexOf('.');
+  return dot < 0 ? '' : path.slice(0, dot);
+}
+
+/** The form's sections for a list of fields, in order: [{key, title, fields}]. The loop's fields
+ * join the optimizer's, unless there are two optimizers (a gan's): then each has its own. */
+export function sections(fields) {
+  const optimizers = new Set(fields.map((f) => groupOf(f.path)).filter((g) => g.endsWith('optimizer')));
+  const two = optimizers.size > 1;
+  const out = new Map();
+  for (const f of fields) {
+    let key = groupOf(f.path);
+    if (key === '' && !two && optimizers.size) key = [...optimizers][0];
+    if (!out.has(key)) {
+      const title = key === '' ? 'Loop' : two && key === 'optimizer' ? 'Discriminator optimizer' : SECTIONS[key] || key;
+      out.set(key, { key, title, fields: [] });
+    }
+    out.get(key).fields.push(f);
+  }
+  return [...out.values()];
+}
+
+/** A schema field as the param descriptor form.js builds an input for (named by its path). */
+export function paramOf(schema, field, training) {
+  const value = schema.value(field.path, training);
+  let choices = field.choices || null;
+  // A value the choices do not list (device "cuda:1", which the field's pattern accepts, or a
+  // bad one the server names) is shown as it is rather than as a blank select.
+  if (choices && typeof value === 'string' && !choices.includes(value)) choices = [...choices, value];
+  return {
+    name: field.name, type: field.type, default: schema.defaultOf(field, training),
+    min: field.min, max: field.max, min_exclusive: field.min_exclusive, max_exclusive: field.max_exclusive,
+    choices, nullable: field.nullable, doc: field.doc,
+    placeholder: field.nullable ? (field.type === 'int' ? 'no limit' : 'off') : '',
+  };
+}
+
+/** The text a field is labelled with: an optimizer's `name` is "optimizer". */
+export function labelOf(field) {
+  return field.name === 'name' ? 'optimizer' : field.name.replace(/_/g, ' ');
+}
 
 export class TrainingForm {
-  constructor(root, { store, datasets, readOnly = false }) {
+  /** schema: a TrainingSchema (GET /api/training); datasets: Map name -> dataset catalog entry. */
+  constructor(root, { store, datasets, schema, readOnly = false }) {
     this.root = root;
     this.store = store;
-    this.datasets = datasets; // Map name -> dataset catalog entry
+    this.datasets = datasets;
+    this.schema = schema;
     this.readOnly = readOnly;
     this.key = null;
     this.fields = [];
     this.upload = null; // the last CSV upload answer (columns for the target picker)
   }
 
+  /** Set one field (undefined: back to its default) and drop the values the change left unused. */
   commit(path, value, key) {
-    this.store.commit(setPath(this.store.doc, ['training', ...path], value), { key });
+    const training = setPath(this.store.doc.training || {}, path, value);
+    const next = path[0] === 'dataset' ? training : this.schema.withoutUnused(training);
+    this.store.commit(setPath(this.store.doc, ['training'], next), { key });
+  }
+
+  setKind(kind) {
+    const next = this.schema.withKind(this.store.doc.training, kind);
+    this.store.commit(setPath(this.store.doc, ['training'], next));
   }
 
   render(doc, report) {
     const training = doc.training || {};
     const dataset = training.dataset || {};
-    const optimizer = training.optimizer?.name || 'adam';
-    const key = `${dataset.name}|${optimizer}|${this.upload?.upload_id || ''}`;
-    if (key !== this.key) this.build(doc, dataset, optimizer);
+    const shown = this.schema.formFields(training);
+    const key = JSON.stringify([this.schema.kindOf(training), dataset.name, shown.map((f) => f.path),
+      this.upload?.upload_id || '']);
+    if (key !== this.key) this.build(training, dataset, shown);
     this.key = key;
-    for (const f of this.fields) f.field.set(getPath(training, f.path) ?? f.param.default);
+    for (const f of this.fields) f.field.set(f.value(training));
     const errs = new Map((report?.errors || []).filter((e) => !e.node && e.param)
       .map((e) => [e.param.replace(/^training\./, ''), e.message]));
     for (const f of this.fields) f.field.serverError(errs.get(f.path.join('.')) || null);
   }
 
-  build(doc, dataset, optimizer) {
+  build(training, dataset, shown) {
     this.fields = [];
-    const add = (path, param, opts = {}) => {
-      const value = getPath(doc.training, path) ?? param.default;
-      const field = paramField(param, value, { disabled: this.readOnly, ...opts,
-        onChange: (v) => this.commit(path, v === null && !param.keepNull ? undefined : v, `training:${path.join('.')}`) });
-      this.fields.push({ path, param, field });
+    const add = (path, param, value, opts = {}) => {
+      const field = paramField(param, value(training), { disabled: this.readOnly, name: path.join('.'), ...opts,
+        onChange: opts.onChange || ((v) => this.commit(path, v === null ? undefined : v, `training:${path.join('.')}`)) });
+      this.fields.push({ path, field, value });
       return field.el;
     };
+    const schema = this.schema;
+    const kindField = schema.field('kind');
+    const kind = schema.kindOf(training);
+    const kindEl = kindField ? add(['kind'], { ...paramOf(schema, kindField, training), choices: schema.kindNames() },
+      (t) => schema.kindOf(t), { label: 'kind', hint: schema.kinds.find((k) => k.name === kind)?.doc || kindField.doc,
+        onChange: (v) => this.setKind(v) }) : null;
     const meta = this.datasets.get(dataset.name);
     const dataFields = (meta?.params || [])
       .filter((p) => !['upload', 'target'].includes(p.name))
-      .map((p) => add(['dataset', p.name], { ...p, type: p.type === 'str' ? 'text' : p.type,
-        nullable: p.default === null }, { name: `dataset.${p.name}`, label: p.name.replace('_', ' ') }));
-    const trainFields = FIELDS.filter((f) => !f.only || f.only.includes(optimizer))
-      .map((f) => add(f.path, f.param, { label: f.param.name.replace('_', ' ') }));
+      .map((p) => add(['dataset', p.name], { ...p, type: p.type === 'str' ? 'text' : p.type, nullable: p.default === null },
+        (t) => t.dataset?.[p.name] ?? p.default, { label: p.name.replace('_', ' ') }));
+    const groups = sections(shown).flatMap((s) => [
+      h('h3', { class: 'form-section' }, s.title),
+      h('div', { class: 'insp-fields' }, s.fields.map((f) => add(f.path.split('.'), paramOf(schema, f, training),
+        (t) => schema.value(f.path, t), { label: labelOf(f) }))),
+    ]);
     fill(this.root,
       h('header', { class: 'insp-head group-training' },
         h('span', { class: 'node-chip', 'aria-hidden': 'true' }),
         h('div', {}, h('h2', { class: 'insp-title' }, 'Training'),
           h('p', { class: 'insp-group' }, this.readOnly ? 'The settings of this run' : 'Select a layer to edit it'))),
+      kindEl ? h('div', { class: 'insp-fields' }, kindEl) : null,
       h('h3', { class: 'form-section' }, meta ? `Data · ${meta.title}` : 'Data'),
       meta ? h('p', { class: 'insp-doc' }, meta.doc) : null,
       dataset.name === 'csv' ? this.csvBlock(dataset) : null,
       h('div', { class: 'insp-fields' }, dataFields),
-      h('h3', { class: 'form-section' }, 'Optimizer and loop'),
-      h('div', { class: 'insp-fields' }, trainFields));
+      groups);
   }
 
   csvBlock(dataset) {
