@@ -172,31 +172,31 @@ FIELDS: tuple[Field, ...] = (
           "targets) or gan (a generator against a discriminator).", choices=KINDS),
     Field("dataset", "dataset", None, "What to learn from: {\"name\", ...} with the dataset's "
           "own params (GET /api/datasets)."),
-    Field("task", "choice", "auto", "auto: the dataset's own task; reconstruction: the target "
-          "is the input (an autoencoder).", choices=("auto", "reconstruction"), kinds=SUPERVISED),
-    Field("loss", "choice", "auto", "auto: cross-entropy for classes, mean squared error "
-          "otherwise.", choices=("auto", "cross_entropy", "mse", "l1", "bce_with_logits"),
-          kinds=SUPERVISED),
-    *_optimizer("optimizer", KINDS, "How the weights follow the gradient (a gan: the "
-                "discriminator's). Adam is a safe first choice; SGD with momentum often "
-                "generalises well."),
-    Field("batch_size", "int", 32, "Samples per optimizer step.", min=1, max=65536),
-    Field("epochs", "int", None, "Passes over the training data (empty: until you press Stop, "
-          "or steps).", min=1, max=MAX_COUNT, nullable=True),
-    Field("steps", "int", None, "Training steps (empty: until you press Stop, or epochs).",
-          min=1, max=MAX_COUNT, nullable=True),
-    Field("seed", "int", 0, "Seeds weights, shuffling and dropout: the same seed repeats a run.",
-          min=0, max=MAX_SEED),
-    Field("device", "choice", "auto", "auto uses the GPU when the server has one; cuda:N picks "
-          "one of several.", choices=("auto", "cpu", "cuda"), pattern=r"^(cuda:\d{1,2}|mps)$",
-          expect="auto, cpu, cuda or cuda:N"),
     Field("gan.loss", "choice", "log", "log: the non-saturating generator loss; least_squares: "
           "LSGAN's squared error.", choices=("log", "least_squares"), kinds=GAN),
     Field("gan.d_steps", "int", 1, "Discriminator steps per iteration.", min=1, max=100,
           kinds=GAN),
     Field("gan.g_steps", "int", 1, "Generator steps per iteration.", min=1, max=100, kinds=GAN),
+    *_optimizer("optimizer", KINDS, "How the weights follow the gradient (a gan: the "
+                "discriminator's). Adam is a safe first choice; SGD with momentum often "
+                "generalises well."),
     *_optimizer("gan.generator_optimizer", GAN, "How the generator's weights follow the "
                 "gradient (optimizer is the discriminator's)."),
+    Field("batch_size", "int", 32, "Samples per optimizer step.", min=1, max=65536),
+    Field("epochs", "int", None, "Passes over the training data (empty: no limit of its own).",
+          min=1, max=MAX_COUNT, nullable=True),
+    Field("steps", "int", None, "Training steps (empty: no limit of its own). With neither "
+          "epochs nor steps, the run goes on until Stop.", min=1, max=MAX_COUNT, nullable=True),
+    Field("loss", "choice", "auto", "auto: cross-entropy for classes, mean squared error "
+          "otherwise.", choices=("auto", "cross_entropy", "mse", "l1", "bce_with_logits"),
+          kinds=SUPERVISED),
+    Field("task", "choice", "auto", "auto: the dataset's own task; reconstruction: the target "
+          "is the input (an autoencoder).", choices=("auto", "reconstruction"), kinds=SUPERVISED),
+    Field("device", "choice", "auto", "auto uses the GPU when the server has one; cuda:N picks "
+          "one of several.", choices=("auto", "cpu", "cuda"), pattern=r"^(cuda:\d{1,2}|mps)$",
+          expect="auto, cpu, cuda or cuda:N"),
+    Field("seed", "int", 0, "Seeds weights, shuffling and dropout: the same seed repeats a run.",
+          min=0, max=MAX_SEED),
 )
 BY_PATH = {f.path: f for f in FIELDS}
 SELECTORS = {path for f in FIELDS for path, _ in f.when}  # fields that others depend on
