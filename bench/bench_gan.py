@@ -37,7 +37,7 @@ from server.runs.visuals import Visuals  # noqa: E402
 from server.train import Control  # noqa: E402
 
 EXAMPLES = ROOT / "server" / "examples"
-CASES = {"gan_gaussians": 2000, "gan_digits": 300}
+CASES = {"gan_gaussians": 2000, "gan_digits": 1000}
 
 
 def plain_loop(doc: dict, steps: int, device: str) -> float:

@@ -86,8 +86,8 @@ class GanInsight:
     def generated(self) -> dict:
         """run_generated fields: points (2-D) or images, and the game's badges."""
         t = self.trainer
-        out = self._points() if self.plane else self._images()
-        out["badges"] = self.badges()
+        out, fake = self._points() if self.plane else self._images()
+        out["badges"] = self.badges(fake)
         out["mmd"] = t.history[-1].get("mmd") if t.history else None
         return out
 
@@ -119,23 +119,24 @@ class GanInsight:
                 grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
                 size = [MANIFOLD, MANIFOLD]
             out["manifold"] = {"size": size, "points": _rounded(t.generate(grid))}
-        return out
+        return out, fake
 
     def _images(self) -> dict:
         t = self.trainer
         fake = t.generate(t.fixed_noise[:IMAGES]).float()
         lo, hi = float(t.x_train.min()), float(t.x_train.max())
         frame = quantize_fixed(fake.clamp(lo, hi).reshape(image_shape(fake)), lo, hi)
-        return {"kind": "images", "frame": frame}
+        return {"kind": "images", "frame": frame}, fake
 
-    def badges(self) -> list[dict]:
-        """Plain warnings about the game, each with what to try."""
+    def badges(self, fake: torch.Tensor) -> list[dict]:
+        """Plain warnings about the game (from `fake`, the fixed noise's samples), each with
+        what to try."""
         t = self.trainer
         last = {}
         for point in t.history[-5:]:
             last.update({k: v for k, v in point.items() if v is not None})
         out = []
-        fake = t.generate(t.fixed_noise[:POINTS]).float().reshape(POINTS, -1)
+        fake = fake.float().reshape(fake.shape[0], -1)
         real = t.x_val[:POINTS].float().reshape(min(POINTS, t.x_val.shape[0]), -1)
         spread, real_spread = float(fake.std(0).mean()), float(real.std(0).mean())
         if real_spread > 0 and spread < COLLAPSE * real_spread and t.step >= 50:
