@@ -61,6 +61,7 @@ export class GeneratedView {
     this.peak = 0;
     this.mmd = null;
     this.held.clear();
+    this.mark();
     this.drawBadges();
     this.draw();
   }
@@ -73,14 +74,23 @@ export class GeneratedView {
     if (this.frame?.kind === 'points') this.peak = arrowScale(this.frame.gradients, this.peak).peak;
     this.mark();
     if (frame) this.drawBadges(frame.badges, past);
-    this.draw();
+    this.schedule();
   }
 
   /** The run_boundary frame (the discriminator's D(x) over the plane), or null. */
   setBoundary(frame) {
     this.boundary = frame || null;
     setAttr(this.canvas, 'data-boundary-step', this.boundary ? this.boundary.step : null);
-    this.draw();
+    this.schedule();
+  }
+
+  /** Draw once in the next animation frame, however many frames arrived before it. */
+  schedule() {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = null;
+      this.draw();
+    });
   }
 
   /** The DOM hooks, kept current whether or not the tab is shown. */
@@ -136,7 +146,11 @@ export class GeneratedView {
     const background = themeRgb('--panel', '#ffffff');
     const b = this.boundary;
     if (b) {
-      const img = boundaryPixels({ ...b, mode: 'realness' }, { background, scale: 4 });
+      const key = background.join();
+      if (this.shade?.frame !== b || this.shade.key !== key) { // a new D(x), or a new theme
+        this.shade = { frame: b, key, img: boundaryPixels({ ...b, mode: 'realness' }, { background, scale: 4 }) };
+      }
+      const { img } = this.shade;
       paintPixels(ctx, img.pixels, img.w, img.h, 0, 0, side, side, true);
     } else {
       ctx.fillStyle = cssVar('--panel', '#ffffff');
