@@ -43,9 +43,10 @@ def test_the_form_follows_the_schema_and_the_kind(page):
     form.locator('select[name="kind"]').select_option("gan")
     d_steps = form.locator('[name="gan.d_steps"]')
     expect(d_steps).to_have_value(str(served(body, "gan.d_steps")["default"]))
-    expect(form.locator('select[name="gan.loss"]')).to_have_value(served(body, "gan.loss")["default"])
+    loss = served(body, "gan.loss")["default"]
+    expect(form.locator('select[name="gan.loss"]')).to_have_value(loss)
     expect(form.locator('select[name="gan.generator_optimizer.name"]')).to_be_visible()
-    expect(form.locator('[name="loss"]')).to_have_count(0)  # supervised only: gone, and from the doc
+    expect(form.locator('[name="loss"]')).to_have_count(0)  # supervised only: gone (doc too)
     t = training(page)
     assert t["kind"] == "gan" and "loss" not in t and "task" not in t, t
     d_steps.fill("3")
