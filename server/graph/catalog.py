@@ -79,6 +79,13 @@ class LayerSpec:
     channels_first: bool = False
     # The param that sets its output size: an error about a wrong output size sits on it.
     size_param: str | None = None
+    # Inputs it takes in a design of another training kind, where that differs from
+    # max_inputs: a gan's Input is fed by the generator's last node ({"gan": 1}).
+    kind_inputs: tuple[tuple[str, int], ...] = ()
+
+    def inputs_for(self, kind: str) -> int:
+        """The most inputs it takes in a design of training kind `kind`."""
+        return dict(self.kind_inputs).get(kind, self.max_inputs)
 
     @property
     def source(self) -> bool:
@@ -95,7 +102,9 @@ class LayerSpec:
             "type": self.type,
             "group": self.group,
             "doc": self.doc,
-            "inputs": {"min": self.min_inputs, "max": self.max_inputs},
+            # "kinds", where some training kind differs: {"gan": 1} for the Input.
+            "inputs": {"min": self.min_inputs, "max": self.max_inputs,
+                       **({"kinds": dict(self.kind_inputs)} if self.kind_inputs else {})},
             "params": [p.to_json() for p in self.params],
         }
 
@@ -169,10 +178,11 @@ def _entries() -> list[LayerSpec]:
     rnn = {"module": M.recurrent, "recurrent": True, "size_param": "hidden_size"}
     return [
         # Core
-        L("Input", "Core", "The network's input: one sample's shape, without the batch axis.",
+        L("Input", "Core", "The network's input: one sample's shape, without the batch axis "
+          "(in a GAN, real and generated samples both enter the discriminator here).",
           (Param("shape", "shape", None, "Shape of one sample, e.g. [2] or [1, 28, 28] "
                  "(empty: taken from the dataset).", 1, 1_000_000, nullable=True),),
-          rules.input_, 0, 0),
+          rules.input_, 0, 0, kind_inputs=(("gan", 1),)),
         L("Noise", "Core", "Random noise z, drawn afresh for every batch: a GAN's generator "
           "starts here.", NOISE, rules.noise, 0, 0, module=M.plain("nn.Identity"),
           size_param="dim"),

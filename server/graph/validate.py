@@ -72,7 +72,7 @@ def validate(doc: Any, *, budget: Budget | None = None, data_dir=None) -> Report
     gan.check_sources(nodes, kind, err)
     if not wired:  # without both lists the wiring cannot be judged; guesses would be noise
         return Report(Network(name, [], None, None, training, dataset, doc), errors)
-    open_ends = _check_edges(raw_edges, nodes, rejected, err, fed_input=kind == "gan")
+    open_ends = _check_edges(raw_edges, nodes, rejected, err, kind)
     order = _topological_order(nodes, err)
     input_id, output_id = _check_endpoints(nodes, open_ends, err)
     network = Network(name, order, input_id, output_id, training, dataset, doc)
@@ -208,7 +208,7 @@ def _unknown_type(layer_type: Any) -> str:
 
 
 def _check_edges(raw_edges: list, nodes: dict[str, Node], rejected: set, err,
-                 fed_input: bool = False) -> set[str]:
+                 kind: str = "supervised") -> set[str]:
     """Resolve edges into each node's ordered inputs; returns the ids with a dropped out-edge.
 
     A node that lost an edge (to a refused or missing node) or has the wrong number of inputs
@@ -258,10 +258,7 @@ def _check_edges(raw_edges: list, nodes: dict[str, Node], rejected: set, err,
     for node in nodes.values():
         if node.id in lost_input:
             node.valid = False
-        elif fed_input and node.type == "Input":
-            if len(node.inputs) > 1:  # a gan's generator feeds its Input: one edge
-                err(node.id, "edges", "the Input takes one edge, from the generator's last node")
-        elif not _check_input_count(node, err):
+        elif not _check_input_count(node, kind, err):
             node.valid = False
     return open_ends
 
@@ -270,18 +267,18 @@ def _is_node(end: Any, nodes: dict[str, Node]) -> bool:
     return isinstance(end, str) and end in nodes
 
 
-def _check_input_count(node: Node, err) -> bool:
+def _check_input_count(node: Node, kind: str, err) -> bool:
     spec = CATALOG[node.type]
-    n = len(node.inputs)
-    if spec.max_inputs == 0 and n:
+    n, most = len(node.inputs), spec.inputs_for(kind)
+    if most == 0 and n:
         err(node.id, "edges", f"{node.type} takes no input; remove the edge into '{node.id}'")
     elif spec.min_inputs and n == 0:
         err(node.id, "edges", f"'{node.id}' has no input; connect something to it")
     elif n < spec.min_inputs:
         err(node.id, "edges", f"{node.type} needs at least {spec.min_inputs} inputs; "
             f"'{node.id}' has {n}")
-    elif n > spec.max_inputs:
-        word = "one input" if spec.max_inputs == 1 else f"at most {spec.max_inputs} inputs"
+    elif n > most:
+        word = "one input" if most == 1 else f"at most {most} inputs"
         err(node.id, "edges", f"{node.type} takes {word}; '{node.id}' has {n} (use Add or "
             "Concat to merge)")
     else:

@@ -1,6 +1,7 @@
 // Pointer and wheel input on the canvas: move, select, rubber band, connect, pan and zoom.
 // Edits go to the store as one undo step each; drags preview without committing.
 
+import { inputsFor } from './fields.js';
 import { connect, edgeKey, moveNodes } from './graph.js';
 import { NODE } from './layout.js';
 import { intersects, panBy, rectFrom, zoomAt } from './viewport.js';
@@ -15,7 +16,8 @@ export function attachCanvasInput(canvas, { store, catalog, readOnly = false, ho
 
   const maxInputs = (id) => {
     const node = store.doc.nodes.find((n) => n.id === id);
-    return catalog.get(node?.type)?.inputs.max ?? Infinity;
+    const spec = catalog.get(node?.type);
+    return spec ? inputsFor(spec, store.doc.training?.kind || 'supervised') : Infinity;
   };
 
   const local = (e) => {

@@ -2,7 +2,7 @@
 // validation report and a selection; pointer input lives in canvas-input.js.
 
 import { h, setAttr, setText, svg } from './dom.js';
-import { keyParams } from './fields.js';
+import { inputsFor, keyParams } from './fields.js';
 import { paramsText, shapeText } from './format.js';
 import { bounds, edgeKey } from './graph.js';
 import { drawFrame, useThemeColours } from './node-viz.js';
@@ -167,6 +167,7 @@ export class Canvas {
 
   /** Draw the document. report: last validation; selection: {nodes, edges}. */
   render(doc, report, selection, { running = false } = {}) {
+    this.kind = doc.training?.kind || 'supervised';
     this.doc = doc;
     const errors = errorsByNode(report);
     const selectedNodes = new Set(selection.nodes);
@@ -205,7 +206,9 @@ export class Canvas {
       viz: h('canvas', { class: 'node-viz', 'aria-hidden': 'true' }),
       health: h('span', { class: 'node-health' }),
     };
-    const hasIn = !spec || spec.inputs.max > 0;
+    // An in-port where some training kind feeds the node (a gan's Input); updateNode hides it
+    // where the design's own kind does not.
+    const hasIn = !spec || inputsFor(spec, null) > 0;
     const el = h('div', { class: `node ${groupClass(spec?.group)}${node.type === 'Input' ? ' node-input' : ''}`,
       dataset: { nodeId: node.id, type: node.type }, role: 'group', tabindex: '0' },
     hasIn ? h('span', { class: 'port port-in', dataset: { port: 'in' }, title: 'Input: drag here from an output' }) : null,
@@ -222,6 +225,8 @@ export class Canvas {
   updateNode(entry, node, report, errs, selected) {
     const { el, parts } = entry;
     const spec = this.catalog.get(node.type);
+    const port = el.querySelector('.port-in');
+    if (port && spec) port.hidden = inputsFor(spec, this.kind) === 0;
     const { x = 0, y = 0 } = node.ui || {};
     const transform = `translate(${x}px, ${y}px)`;
     if (el.style.transform !== transform) el.style.transform = transform;
@@ -330,3 +335,4 @@ export function errorsByNode(report) {
   }
   return map;
 }
+

@@ -1,6 +1,7 @@
 // Editing commands shared by the keyboard, the toolbar and the inspector.
 // `app` holds {store, canvas, catalog, datasets, notify}; each command is one undo step.
 
+import { inputsFor } from './fields.js';
 import { addNode, connect, copyFragment, moveNodes, pasteFragment, removeEdges, removeNodes } from './graph.js';
 import { freeSpot, NODE, tidyLayout } from './layout.js';
 
@@ -33,7 +34,8 @@ export function addLayer(app, type, at = null) {
     const { from, side } = pending.link;
     const [source, target] = side === 'out' ? [from, id] : [id, from];
     const targetType = doc.nodes.find((n) => n.id === target)?.type;
-    const maxInputs = app.catalog.get(targetType)?.inputs.max ?? Infinity;
+    const spec = app.catalog.get(targetType);
+    const maxInputs = spec ? inputsFor(spec, doc.training?.kind || 'supervised') : Infinity;
     const linked = connect(doc, source, target, { maxInputs });
     if (!linked.error) doc = linked.doc;
   }

@@ -113,3 +113,10 @@ export function sliderToLr(pos) {
   const unit = 10 ** (digits - 1);
   return Number((Math.round(raw / unit) * unit).toPrecision(2));
 }
+
+/** The most inputs a catalog entry takes in a design of `kind` (null: in any kind). */
+export function inputsFor(spec, kind) {
+  const kinds = spec.inputs.kinds || {};
+  if (kind === null) return Math.max(spec.inputs.max, ...Object.values(kinds));
+  return kinds[kind] ?? spec.inputs.max;
+}
