@@ -20,8 +20,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import artifact
-from tests.browser.helpers import (button, connect, drag_layer, new_design, run_state, set_param,
-                                   until_not_running, wait_points, wait_valid)
+from tests.browser.helpers import (
+    button,
+    connect,
+    drag_layer,
+    new_design,
+    run_state,
+    set_param,
+    until_not_running,
+    wait_points,
+    wait_valid,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -75,38 +84,55 @@ GAN_DOC = {
 # game `t` of the way (0: an untrained generator's tight blob, 1: on the data, D(x) = 0.5).
 FAKE_GAME = r"""
 window.fakeGame = (() => {
-  const rng = (seed) => () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 2 ** 32; };
+  const rng = (seed) => () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
   const normal = (r) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const r = rng(7);
-  const real = Array.from({ length: 256 }, (_, i) => { const c = i % 2 ? 0.5 : -0.5; return [c + 0.15 * normal(r), c + 0.15 * normal(r)]; });
+  const real = Array.from({ length: 256 }, (_, i) => {
+    const c = i % 2 ? 0.5 : -0.5;
+    return [c + 0.15 * normal(r), c + 0.15 * normal(r)];
+  });
   const z = Array.from({ length: 256 }, () => [normal(r), normal(r)]);
   const g = ([a, b], t) => [(1 - t) * (0.1 + 0.04 * a) + t * (0.5 * Math.tanh(2 * a) + 0.1 * b),
     (1 - t) * (-0.3 + 0.04 * b) + t * (0.5 * Math.tanh(2 * a) + 0.1 * b * Math.sign(a))];
-  const dens = (pts, x, y) => pts.reduce((s, [px, py]) => s + Math.exp(-((px - x) ** 2 + (py - y) ** 2) / 0.02), 0);
+  const near = (pts, x, y) => pts.reduce((s, [px, py]) =>
+    s + Math.exp(-((px - x) ** 2 + (py - y) ** 2) / 0.02), 0);
+  const run = 'gan00001';
   return (step, t, { badges = [], images = false } = {}) => {
     const points = z.map((v) => g(v, t));
-    const gradients = points.map(([x, y], i) => { const [rx, ry] = real[i]; return [(rx - x) * (1 - t) * 0.3, (ry - y) * (1 - t) * 0.3]; });
+    const gradients = points.map(([x, y], i) =>
+      [(real[i][0] - x) * (1 - t) * 0.3, (real[i][1] - y) * (1 - t) * 0.3]);
     const axis = Array.from({ length: 16 }, (_, k) => -3 + (6 * k) / 15);
     const grid = axis.flatMap((b) => axis.map((a) => g([a, b], t)));
     const data = new Uint8Array(64 * 64);
     for (let row = 0; row < 64; row += 1) {
       for (let col = 0; col < 64; col += 1) {
-        const x = -1 + (2 * col) / 63; const y = 1 - (2 * row) / 63;
-        const d = (dens(real, x, y) - dens(points, x, y)) / 20;
+        const x = -1 + (2 * col) / 63;
+        const y = 1 - (2 * row) / 63;
+        const d = (near(real, x, y) - near(points, x, y)) / 20;
         data[row * 64 + col] = Math.round(255 / (1 + Math.exp(-d * 4 * (1 - t))));
       }
     }
-    const boundary = { run_id: 'gan00001', step, size: [64, 64], extent: [-1, 1, -1, 1], min: 0, max: 1, mode: 'probability', data };
+    const mmd = 0.5 * (1 - t) ** 2 + 0.002;
+    const boundary = { run_id: run, step, size: [64, 64], extent: [-1, 1, -1, 1], min: 0, max: 1,
+      mode: 'probability', data };
+    const pixels = Uint8Array.from({ length: 64 * 64 },
+      (_, i) => Math.round(255 * Math.max(0, Math.sin(i * 0.37 + step) * t)));
     const generated = images
-      ? { run_id: 'gan00001', step, kind: 'images', frame: { shape: [64, 1, 8, 8], min: 0, max: 16,
-        data: Uint8Array.from({ length: 64 * 64 }, (_, i) => Math.round(255 * Math.max(0, Math.sin(i * 0.37 + step) * t))) }, badges, mmd: 0.5 * (1 - t) }
-      : { run_id: 'gan00001', step, kind: 'points', points, gradients, real, extent: [-1, 1, -1, 1],
-        manifold: { size: [16, 16], points: grid }, badges, mmd: 0.5 * (1 - t) ** 2 + 0.002 };
-    const metrics = { run_id: 'gan00001', points: Array.from({ length: 10 }, (_, k) => {
-      const s = step - 9 + k; const u = Math.max(0, t - (9 - k) * 0.002);
-      return { step: s, epoch: s / 10, time: s / 50, lr: 0.002, generator_lr: 0.001, d_loss: 1.386 - 0.5 * (1 - u) * Math.exp(-8 * u) + 0.02 * Math.sin(s),
-        g_loss: 0.693 + 0.6 * (1 - u) + 0.02 * Math.cos(s), d_real: 0.5 + 0.4 * (1 - u) * Math.exp(-3 * u), d_fake: 0.5 - 0.35 * (1 - u),
-        ...(k === 9 ? { mmd: 0.5 * (1 - t) ** 2 + 0.002 } : {}) };
+      ? { run_id: run, step, kind: 'images', badges, mmd,
+        frame: { shape: [64, 1, 8, 8], min: 0, max: 16, data: pixels } }
+      : { run_id: run, step, kind: 'points', points, gradients, real, extent: [-1, 1, -1, 1],
+        manifold: { size: [16, 16], points: grid }, badges, mmd };
+    const metrics = { run_id: run, points: Array.from({ length: 10 }, (_, k) => {
+      const s = step - 9 + k;
+      const u = Math.max(0, t - (9 - k) * 0.002);
+      return { step: s, epoch: s / 10, time: s / 50, lr: 0.002, generator_lr: 0.001,
+        d_loss: 1.386 - 0.5 * (1 - u) * Math.exp(-8 * u) + 0.02 * Math.sin(s),
+        g_loss: 0.693 + 0.6 * (1 - u) + 0.02 * Math.cos(s),
+        d_real: 0.5 + 0.4 * (1 - u) * Math.exp(-3 * u), d_fake: 0.5 - 0.35 * (1 - u),
+        ...(k === 9 ? { mmd } : {}) };
     }) };
     return { boundary, generated, metrics };
   };
@@ -142,19 +168,24 @@ def fake_run(page, *, state: str = "running") -> list[dict]:
         if (payload?.run_id !== 'gan00001') return request(event, payload, timeout);
         if (event === 'control' || event === 'set_hparams') {
           window.sent.push({ event, ...payload });
-          return Promise.resolve({ ok: true, state: payload.action === 'resume' ? 'running' : state });
+          const next = payload.action === 'resume' ? 'running' : state;
+          return Promise.resolve({ ok: true, state: next });
         }
         // The timeline: two checkpoints, each holding the frames a gan run keeps.
-        if (event === 'timeline') return Promise.resolve({ ok: true, checkpoints: [10, 20].map((step) => ({ step, epoch: step / 10, time: step / 50 })) });
+        if (event === 'timeline') {
+          const checkpoints = [10, 20].map((step) => ({ step, epoch: step / 10, time: step / 50 }));
+          return Promise.resolve({ ok: true, checkpoints });
+        }
         if (event === 'seek') {
           const { boundary, generated } = window.fakeGame(payload.step, payload.step / 100);
-          return Promise.resolve({ ok: true, step: payload.step, epoch: 1, time: 1, metrics_index: 0, boundary, generated });
+          return Promise.resolve({ ok: true, step: payload.step, epoch: 1, time: 1,
+            metrics_index: 0, boundary, generated });
         }
         return Promise.resolve({ ok: true });
       };
       app.runClient.adopt('gan00001', 'token', doc);
       app.charts.reset([]);
-      app.runClient.route('status', { run_id: 'gan00001', state, step: 0, epoch: 0, device: 'cpu' });
+      app.runClient.route('status', { run_id: 'gan00001', state, step: 0, device: 'cpu' });
     }""", [GAN_DOC, state])
     return page.evaluate("window.sent")
 
@@ -168,7 +199,9 @@ def push_game(page, step: int, t: float, **options) -> None:
       rc.route('boundary', boundary);
       rc.route('generated', generated);
       rc.route('status', { run_id: 'gan00001', step });
-      for (let i = 0; i < 2; i += 1) await new Promise((done) => requestAnimationFrame(done)); // drawn
+      for (let i = 0; i < 2; i += 1) { // drawn
+        await new Promise((done) => requestAnimationFrame(done));
+      }
     }""", [step, t, options])
 
 
@@ -185,7 +218,8 @@ def test_a_gan_design_gets_its_kinds_charts_steps_and_rates(page, catalog):
     expect(page.locator("[data-chart]")).to_have_count(3)
     assert page.eval_on_selector_all("[data-chart]", "els => els.map(e => e.dataset.chart)") == \
         ["loss", "discriminator", "mmd"]
-    expect(page.locator(".dock-legend")).to_have_text("rate change")  # each line is named in its chart
+    # Each line is named in its chart's caption; the dock's legend has the rate marks only.
+    expect(page.locator(".dock-legend")).to_have_text("rate change")
     # The run card: Step D / Step G / Step both in place of Step, and the generator's rate.
     expect(button(page, "Step")).to_be_hidden()
     for label in ("Step D", "Step G", "Step both"):
@@ -246,7 +280,8 @@ def test_a_gan_run_draws_the_game_and_steps_each_network(page, catalog):
     page.locator(".it-live").click()
     expect(generated).to_have_attribute("data-step", "60")
     # Paused: each step button sends its network.
-    page.evaluate("window.layerlab.runClient.route('status', {run_id: 'gan00001', state: 'paused'})")
+    page.evaluate("window.layerlab.runClient.route('status', "
+                  "{run_id: 'gan00001', state: 'paused'})")
     for label, network in (("Step D", "d"), ("Step G", "g"), ("Step both", "both")):
         button(page, label).click()
         page.wait_for_function("n => window.sent.filter(s => s.action === 'step').length >= n",
@@ -330,8 +365,9 @@ def train_watch_and_step(page) -> None:
         points = generated_points(page)
         button(page, label).click()
         # One more metric point and a fresh picture; only G's step moves the generated points.
-        page.wait_for_function("n => +document.querySelector('[data-chart=\"loss\"]').dataset.points > n",
-                               arg=int(before), timeout=30_000)
+        page.wait_for_function(
+            "n => +document.querySelector('[data-chart=\"loss\"]').dataset.points > n",
+            arg=int(before), timeout=30_000)
         page.wait_for_function("n => +document.querySelector('.ig-canvas').dataset.frames > n",
                                arg=frames, timeout=30_000)
         moved = generated_points(page) != points
@@ -339,8 +375,8 @@ def train_watch_and_step(page) -> None:
     button(page, "Stop").click()
     until_not_running(page)
     final = generated_step(page)
-    page.wait_for_function("() => +document.querySelector('.insight-foot').dataset.checkpoints >= 2",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => +document.querySelector('.insight-foot').dataset.checkpoints >= 2", timeout=30_000)
     page.locator("input[name=timeline]").fill("0")
     expect(page.locator(".insight-foot")).not_to_have_attribute("data-step", "live")
     page.wait_for_function("s => +document.querySelector('.ig-canvas').dataset.step < s", arg=final)
@@ -393,8 +429,9 @@ def test_the_gaussians_starter_trains_as_a_game(page, gan_server):
     row = page.locator(f'[data-compare-run="{first}"]')
     expect(row).to_be_visible(timeout=20_000)
     expect(row.locator("b", has_text="G lr 0.001")).to_be_visible()  # the setting that differs
-    page.locator('.insight-seg[data-column="g_loss"]').click()
-    expect(page.locator('.insight-seg[data-column="g_loss"]')).to_have_attribute("aria-pressed", "true")
+    g_loss = page.locator('.insight-seg[data-column="g_loss"]')
+    g_loss.click()
+    expect(g_loss).to_have_attribute("aria-pressed", "true")
     # This run's curve and the first one's (a server used before may hold more of this design).
     page.wait_for_function("() => +document.querySelector('.ic-chart').dataset.series >= 2",
                            timeout=20_000)

@@ -141,8 +141,9 @@ export function onKinds(fn) {
 
 /**
  * Fetch GET /api/training once (later calls share the answer); null when the server has none.
- * Asked for when a design that is not supervised first shows up: a server without the route
- * then never sees a request, and the console no 404.
+ * main.js hands over the catalog it loads at boot (provideKinds); without one, this is asked
+ * when a design that is not supervised first shows up, so a server without the route sees
+ * no request (and the console no 404) while only supervised designs are open.
  */
 export function loadKinds(fetchImpl = globalThis.fetch) {
   if (catalog) return Promise.resolve(catalog);
