@@ -131,6 +131,16 @@ export class MetricTable {
     return null;
   }
 
+  /** The newest finite value of a column at or before `step`: {value, step}, or null. */
+  lastAt(name, step) {
+    const d = this.cols[name]?.data;
+    const s = this.step.data;
+    for (let i = this.length - 1; d && i >= 0; i -= 1) {
+      if (Number.isFinite(d[i]) && !(s[i] > step)) return { value: d[i], step: s[i] };
+    }
+    return null;
+  }
+
   /** Was the newest value sent for this column null (non-finite on the server)? */
   lastIsGap(name) {
     return Boolean(this.gaps[name]);

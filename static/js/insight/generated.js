@@ -15,13 +15,14 @@ import { planeXY } from './pictures.js';
 const MAX_SIDE = 340;
 
 export class GeneratedView {
-  constructor(root) {
+  /** metricAt(name, step) -> {value, step} | null: the newest value of a metric by then. */
+  constructor(root, { metricAt = () => null } = {}) {
     this.root = root;
+    this.metricAt = metricAt;
     this.frame = null; // the run_generated frame shown
     this.boundary = null; // the run_boundary frame shown: D(x) over the plane
     this.frames = 0;
     this.peak = 0; // the largest typical gradient of this run (arrows shrink below it)
-    this.mmd = null; // the newest MMD of a live frame: most frames come between two validations
     this.options = { real: true, generated: true, gradients: true, manifold: true };
     const check = (name, text, title) => {
       const input = h('input', { type: 'checkbox', name: `gan_${name}`, checked: this.options[name] });
@@ -59,7 +60,6 @@ export class GeneratedView {
     this.boundary = null;
     this.frames = 0;
     this.peak = 0;
-    this.mmd = null;
     this.held.clear();
     this.mark();
     this.drawBadges();
@@ -69,7 +69,6 @@ export class GeneratedView {
   /** The run_generated frame to show (live, or a checkpoint's: `past`), or null. */
   set(frame, { past = false } = {}) {
     if (frame && frame !== this.frame) this.frames += 1;
-    if (!past && typeof frame?.mmd === 'number') this.mmd = { value: frame.mmd, step: frame.step };
     this.frame = frame || null;
     if (this.frame?.kind === 'points') this.peak = arrowScale(this.frame.gradients, this.peak).peak;
     this.mark();
@@ -272,8 +271,10 @@ export class GeneratedView {
 
   statsText() {
     const f = this.frame;
-    const mmd = typeof f.mmd === 'number' ? f.mmd : this.mmd?.value;
-    const parts = [gameText({ ...f, mmd }, { metric })];
+    // Most frames come between two validations: the MMD measured last by then, and when.
+    const last = typeof f.mmd === 'number' ? { value: f.mmd, step: f.step } : this.metricAt('mmd', f.step);
+    const parts = [gameText({ ...f, mmd: last?.value ?? null }, { metric })];
+    if (last && last.step !== f.step) parts[0] += ` (at step ${last.step.toLocaleString('en-US')})`;
     if (f.kind === 'points') {
       const off = outside(f.points, this.extent());
       if (off) parts.push(`${off} off the plot (on its edge)`);

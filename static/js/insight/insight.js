@@ -39,7 +39,8 @@ export class Insight {
     this.panel = new InsightPanel({ workspace: $('.workspace'), before: $('.stage'), tools: $('.canvas-tools'),
       onShow: (tab) => this.showTab(tab), onLayout: (open) => this.layoutChanged(open) });
     this.boundary = new BoundaryView(this.panel.body('boundary'), { onPick: pick });
-    this.generated = new GeneratedView(this.panel.body('generated'));
+    this.generated = new GeneratedView(this.panel.body('generated'),
+      { metricAt: (name, step) => this.app.charts.table.lastAt(name, step) });
     this.layer = new LayerView(this.panel.body('layer'), { describe: (id) => this.describe(id), onPick: pick,
       onNode: (id) => { this.layer.setNode(id); this.app.canvas.revealNode(id); } });
     this.health = new HealthView(this.panel.body('health'), { uPlot, onNode: (id) => this.openLayer(id) });

@@ -157,6 +157,8 @@ test('the metric table keeps a gan\'s metrics and marks both learning rates', ()
   assert.equal(t.sparse('mmd'), true);
   assert.equal(t.sparse('d_loss'), false);
   assert.equal(t.column('nothing').length, 3); // a metric no point carried: all NaN, no throw
+  assert.deepEqual(t.lastAt('mmd', 3), { value: 0.3, step: 2 }); // the MMD measured by step 3
+  assert.equal(t.lastAt('mmd', 1), null);
   t.clear();
   assert.deepEqual(Object.keys(t.changes), ['lr', 'generator_lr']); // still marked after a reset
 });
