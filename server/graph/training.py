@@ -260,7 +260,7 @@ def resolve_training(section: Any, errors: list[dict]) -> dict:
         err(None, f"training must be an object; got {show(section)}")
         section = {}
     kind = section.get("kind", BY_PATH["kind"].default)
-    known = kind in KINDS if isinstance(kind, str) else False
+    known = isinstance(kind, str) and kind in KINDS
     if not known:
         err("kind", BY_PATH["kind"].problem(kind))
         kind = BY_PATH["kind"].default
