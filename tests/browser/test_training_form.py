@@ -52,7 +52,8 @@ def test_the_form_follows_the_schema_and_the_kind(page):
     d_steps.fill("3")
     d_steps.press("Enter")
     page.wait_for_function("() => window.layerlab.store.doc.training.gan?.d_steps === 3")
-    page.locator(".training-form").screenshot(path=str(artifact("training-form-gan.png")))
+    form.locator(".form-section", has_text="Game").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifact("training-form-gan.png")))
 
     form.locator('select[name="kind"]').select_option("supervised")
     expect(d_steps).to_have_count(0)
