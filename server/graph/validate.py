@@ -271,7 +271,10 @@ def _check_input_count(node: Node, kind: str, err) -> bool:
     spec = CATALOG[node.type]
     n, most = len(node.inputs), spec.inputs_for(kind)
     if most == 0 and n:
-        err(node.id, "edges", f"{node.type} takes no input; remove the edge into '{node.id}'")
+        fed = [k for k, m in spec.kind_inputs if m]  # kinds whose designs feed it (a gan's Input)
+        hint = f", or set training.kind to {fed[0]}" if fed else ""
+        err(node.id, "edges", f"{node.type} takes no input; remove the edge into '{node.id}'"
+            f"{hint}")
     elif spec.min_inputs and n == 0:
         err(node.id, "edges", f"'{node.id}' has no input; connect something to it")
     elif n < spec.min_inputs:

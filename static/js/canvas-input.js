@@ -17,7 +17,7 @@ export function attachCanvasInput(canvas, { store, catalog, readOnly = false, ho
   const maxInputs = (id) => {
     const node = store.doc.nodes.find((n) => n.id === id);
     const spec = catalog.get(node?.type);
-    return spec ? inputsFor(spec, store.doc.training?.kind || 'supervised') : Infinity;
+    return spec ? inputsFor(spec, null) : Infinity; // validation names a kind's own limit
   };
 
   const local = (e) => {

@@ -167,7 +167,6 @@ export class Canvas {
 
   /** Draw the document. report: last validation; selection: {nodes, edges}. */
   render(doc, report, selection, { running = false } = {}) {
-    this.kind = doc.training?.kind || 'supervised';
     this.doc = doc;
     const errors = errorsByNode(report);
     const selectedNodes = new Set(selection.nodes);
@@ -206,8 +205,8 @@ export class Canvas {
       viz: h('canvas', { class: 'node-viz', 'aria-hidden': 'true' }),
       health: h('span', { class: 'node-health' }),
     };
-    // An in-port where some training kind feeds the node (a gan's Input); updateNode hides it
-    // where the design's own kind does not.
+    // An in-port where some training kind feeds the node (a gan's Input): wiring the generator
+    // before choosing the kind works, and validation says what to change.
     const hasIn = !spec || inputsFor(spec, null) > 0;
     const el = h('div', { class: `node ${groupClass(spec?.group)}${node.type === 'Input' ? ' node-input' : ''}`,
       dataset: { nodeId: node.id, type: node.type }, role: 'group', tabindex: '0' },
@@ -225,8 +224,6 @@ export class Canvas {
   updateNode(entry, node, report, errs, selected) {
     const { el, parts } = entry;
     const spec = this.catalog.get(node.type);
-    const port = el.querySelector('.port-in');
-    if (port && spec) port.hidden = inputsFor(spec, this.kind) === 0;
     const { x = 0, y = 0 } = node.ui || {};
     const transform = `translate(${x}px, ${y}px)`;
     if (el.style.transform !== transform) el.style.transform = transform;

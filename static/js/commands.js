@@ -35,7 +35,7 @@ export function addLayer(app, type, at = null) {
     const [source, target] = side === 'out' ? [from, id] : [id, from];
     const targetType = doc.nodes.find((n) => n.id === target)?.type;
     const spec = app.catalog.get(targetType);
-    const maxInputs = spec ? inputsFor(spec, doc.training?.kind || 'supervised') : Infinity;
+    const maxInputs = spec ? inputsFor(spec, null) : Infinity;
     const linked = connect(doc, source, target, { maxInputs });
     if (!linked.error) doc = linked.doc;
   }
