@@ -28,7 +28,8 @@ from server.train.loop import TrainError, device_label, make_optimizer, resolve_
 MMD_SAMPLES = 1000  # generated and real samples the MMD compares
 FIXED_POINTS = 256  # fixed noise batch whose samples the page draws (2-D data)
 FIXED_IMAGES = 64  # fixed noise batch of the sample grid (images)
-EVAL_INTERVAL = 0.5  # least seconds between MMD measurements (always at the end)
+EVAL_INTERVAL = 1.0  # least seconds between MMD measurements (always at the end)
+EVAL_SHARE = 0.02  # most of the training time MMD measurements may take
 
 
 class GanModel(nn.Module):
@@ -270,9 +271,10 @@ class GanTrainer:
                 self.step += 1
             now = time.perf_counter()
             self.epoch = self.batches // self.batches_per_epoch
-            # MMD at most every EVAL_INTERVAL, and at most a tenth of the time: on big images
-            # it costs more than a step.
-            if now - last_eval >= max(EVAL_INTERVAL, 10 * self.mmd_seconds) or self._done():
+            # MMD at most every EVAL_INTERVAL and within EVAL_SHARE of the time: on big images
+            # one measurement costs more than many steps.
+            due = max(EVAL_INTERVAL, self.mmd_seconds / EVAL_SHARE)
+            if now - last_eval >= due or self._done():
                 self._log_point(now, evaluate=True)
                 last_eval, next_log = time.perf_counter(), now + cfg.log_interval
             elif now >= next_log or control.paused:
