@@ -23,7 +23,7 @@ from server.model import build_model
 from server.train.config import TrainConfig
 from server.train.control import Control
 from server.train.gradients import gradient_norms, parameter_groups
-from server.train.loop import TrainError, device_label, make_optimizer, resolve_device
+from server.train.loop import Loop, TrainError, device_label, make_optimizer, resolve_device
 
 MMD_SAMPLES = 1000  # generated and real samples the MMD compares
 FIXED_POINTS = 256  # fixed noise batch whose samples the page draws (2-D data)
@@ -102,7 +102,7 @@ class GanResult:
     history: list[dict] = field(default_factory=list)
 
 
-class GanTrainer:
+class GanTrainer(Loop):
     """Trains one gan document; the same callbacks, Control and hooks as the supervised Trainer."""
 
     kind = "gan"
@@ -232,17 +232,6 @@ class GanTrainer:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def run(self) -> GanResult:
-        """Train until the bound, a stop, or an error (raised as TrainError)."""
-        self.on_status({"state": "starting", "step": 0, "epoch": 0})
-        try:
-            self.setup()
-            return self._loop()
-        except torch.cuda.OutOfMemoryError as e:
-            raise TrainError(f"the GPU ran out of memory at step {self.step} (batch size "
-                             f"{self.cfg.batch_size}); lower the batch size or the layer sizes"
-                             ) from e
-
     def _loop(self) -> GanResult:
         cfg, control = self.cfg, self.control
         self.device_name = device_label(self.device)
@@ -295,40 +284,14 @@ class GanTrainer:
                 self.batches += 1
                 yield xs[i * bs:(i + 1) * bs]
 
-    def total_steps(self) -> int | None:
-        """Iterations the run will take when bounded, else None."""
-        bounds = [self.cfg.steps] if self.cfg.steps else []
-        if self.cfg.epochs and getattr(self, "steps_per_epoch", None):
-            bounds.append(self.cfg.epochs * self.steps_per_epoch)
-        return min(bounds) if bounds else None
-
-    def _done(self) -> bool:
-        cfg = self.cfg
-        return bool((cfg.epochs and self.epoch >= cfg.epochs)
-                    or (cfg.steps and self.step >= cfg.steps))
-
     def _obey(self) -> str | None:
         """Apply pending commands; block while paused. None means stop; else what to step."""
-        for fn in self.control.take_calls():
-            fn()
-        self._apply_lrs()
-        if not self.control.paused and not self.control.stopping:
-            self.control.pace()
-            return None if self.control.stopping else "both"
-        if self.control.paused:
-            self._log_point(time.perf_counter())
-        t = time.perf_counter()
-        ok = self.control.wait_turn(lambda: self.on_status(self.status("paused")))
-        self.paused_time += time.perf_counter() - t
-        if not ok:
+        if not super()._obey():
             return None
-        self._apply_lrs()  # a rate set while paused counts from the step it waited for
-        if not self.control.paused:
-            self.on_status(self.status("running"))
-            return "both"
-        return self.control.step_network
+        return self.control.step_network if self.control.paused else "both"
 
-    def _apply_lrs(self) -> None:
+    def _apply_lr(self) -> None:
+        """The rates asked for: the discriminator's (lr) and the generator's."""
         for opt, lr in ((self.d_optimizer, self.control.take_lr()),
                         (self.g_optimizer, self.control.take_lr("g"))):
             if lr is not None:
@@ -338,11 +301,6 @@ class GanTrainer:
                     self.lr = lr
                 else:
                     self.generator_lr = lr
-
-    def status(self, state: str) -> dict:
-        """A run_status payload (without run_id)."""
-        return {"state": state, "step": self.step, "epoch": self.epoch,
-                "device": getattr(self, "device_name", None)}
 
     # -- metrics -------------------------------------------------------------------------------
 

@@ -101,7 +101,62 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
-class Trainer:
+class Loop:
+    """What every training kind's loop shares: the run's shell, its bounds and its controls.
+
+    A subclass sets cfg, control, on_status, step, epoch and steps_per_epoch, and defines
+    setup(), _loop(), _log_point(now) and _apply_lr() (the rates asked for, into its
+    optimizers)."""
+
+    def run(self):
+        """Train until the bound, a stop, or an error (raised as TrainError)."""
+        self.on_status({"state": "starting", "step": 0, "epoch": 0})
+        try:
+            self.setup()
+            return self._loop()
+        except torch.cuda.OutOfMemoryError as e:
+            raise TrainError(f"the GPU ran out of memory at step {self.step} (batch size "
+                             f"{self.cfg.batch_size}); lower the batch size or the layer sizes"
+                             ) from e
+
+    def total_steps(self) -> int | None:
+        """Steps the run will take when bounded, else None."""
+        cfg, per_epoch = self.cfg, getattr(self, "steps_per_epoch", None)
+        bounds = [cfg.steps] if cfg.steps else []
+        if cfg.epochs and per_epoch:
+            bounds.append(cfg.epochs * per_epoch)
+        return min(bounds) if bounds else None
+
+    def _done(self) -> bool:
+        cfg = self.cfg
+        return bool((cfg.epochs and self.epoch >= cfg.epochs)
+                    or (cfg.steps and self.step >= cfg.steps))
+
+    def _obey(self) -> bool:
+        """Apply pending commands; block while paused. False means stop."""
+        for fn in self.control.take_calls():
+            fn()
+        self._apply_lr()
+        if not self.control.paused and not self.control.stopping:
+            self.control.pace()  # slow motion: wait for this step's turn
+            return not self.control.stopping
+        if self.control.paused:
+            self._log_point(time.perf_counter())  # steps since the last point (none: no-op)
+        t = time.perf_counter()
+        ok = self.control.wait_turn(lambda: self.on_status(self.status("paused")))
+        self.paused_time += time.perf_counter() - t
+        self._apply_lr()  # a rate set while paused counts from the step it waited for
+        if ok and not self.control.paused:
+            self.on_status(self.status("running"))
+        return ok
+
+    def status(self, state: str) -> dict:
+        """A run_status payload (without run_id)."""
+        return {"state": state, "step": self.step, "epoch": self.epoch,
+                "device": getattr(self, "device_name", None)}
+
+
+class Trainer(Loop):
     """Trains one document. Callbacks receive plain dicts; nothing here knows about sockets."""
 
     def __init__(self, document: dict | Network, *, data_dir=None, control: Control | None = None,
@@ -171,17 +226,6 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def run(self) -> TrainResult:
-        """Train until the bound, a stop, or an error (raised as TrainError)."""
-        self.on_status({"state": "starting", "step": 0, "epoch": 0})
-        try:
-            self.setup()
-            return self._loop()
-        except torch.cuda.OutOfMemoryError as e:
-            raise TrainError(f"the GPU ran out of memory at step {self.step} (batch size "
-                             f"{self.cfg.batch_size}); lower the batch size or the layer sizes"
-                             ) from e
-
     def _loop(self) -> TrainResult:
         cfg, control, model, opt = self.cfg, self.control, self.model, self.optimizer
         loss_fn, clip, bs = self.loss_fn, self.grad_clip, self.batch_size
@@ -244,48 +288,12 @@ class Trainer:
         last_epoch = bool(cfg.epochs and self.epoch + 1 >= cfg.epochs)
         return since_eval >= cfg.eval_interval or bounded or last_epoch
 
-    def total_steps(self) -> int | None:
-        """Steps the run will take when bounded, else None."""
-        cfg, per_epoch = self.cfg, getattr(self, "steps_per_epoch", None)
-        bounds = [cfg.steps] if cfg.steps else []
-        if cfg.epochs and per_epoch:
-            bounds.append(cfg.epochs * per_epoch)
-        return min(bounds) if bounds else None
-
-    def _done(self) -> bool:
-        cfg = self.cfg
-        return bool((cfg.epochs and self.epoch >= cfg.epochs)
-                    or (cfg.steps and self.step >= cfg.steps))
-
-    def _obey(self) -> bool:
-        """Apply pending commands; block while paused. False means stop."""
-        for fn in self.control.take_calls():
-            fn()
-        self._apply_lr()
-        if not self.control.paused and not self.control.stopping:
-            self.control.pace()  # slow motion: wait for this step's turn
-            return not self.control.stopping
-        if self.control.paused:
-            self._log_point(time.perf_counter())  # steps since the last point (none: no-op)
-        t = time.perf_counter()
-        ok = self.control.wait_turn(lambda: self.on_status(self.status("paused")))
-        self.paused_time += time.perf_counter() - t
-        self._apply_lr()  # a rate set while paused counts from the step it waited for
-        if ok and not self.control.paused:
-            self.on_status(self.status("running"))
-        return ok
-
     def _apply_lr(self) -> None:
         lr = self.control.take_lr()
         if lr is not None:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.lr = lr
-
-    def status(self, state: str) -> dict:
-        """A run_status payload (without run_id)."""
-        return {"state": state, "step": self.step, "epoch": self.epoch,
-                "device": getattr(self, "device_name", None)}
 
     # -- metrics -------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
 import { boundaryPixels, boundaryValueAt, classRgb, css, gradientCss, legendStops, valueDomain, valueRgb } from './colour.js';
-import { cssVar, label, onScreen, paintPixels, sized, themeRgb } from './draw.js';
+import { cssVar, onScreen, planeAxes, paintPixels, sized, themeRgb } from './draw.js';
 import { planeXY, sampleTarget, sampleText } from './pictures.js';
 
 const PICK_RADIUS = 14; // pixels around a sample that still pick it
@@ -112,7 +112,7 @@ export class BoundaryView {
       ctx.fillRect(0, 0, side, side);
     }
     this.drawPoints(ctx, side, domain, background);
-    this.drawAxes(ctx, side);
+    planeAxes(ctx, side, this.extent());
     this.drawLegend(domain, background);
     this.validationToggle.hidden = !this.samples;
     setAttr(this.canvas, 'data-samples', this.samples ? this.samples.count : null);
@@ -185,16 +185,6 @@ export class BoundaryView {
     ctx.restore();
   }
 
-  drawAxes(ctx, side) {
-    const [x0, x1, , y1] = this.extent();
-    const colour = cssVar('--text', '#111');
-    ctx.save();
-    ctx.globalAlpha = 0.7;
-    label(ctx, `${x0}`, 6, side - 9, { colour, size: 10.5 });
-    label(ctx, `${x1}`, side - 6, side - 9, { colour, size: 10.5, align: 'right' });
-    label(ctx, `${y1}`, 6, 10, { colour, size: 10.5 });
-    ctx.restore();
-  }
 
   drawLegend(domain, background) {
     const f = this.frame;

@@ -219,3 +219,14 @@ export function label(ctx, text, x, y, { align = 'left', colour = cssVar('--mute
 export function onScreen(el) {
   return el.offsetParent !== null;
 }
+
+/** The plane's extent written at its corners: x0 and x1 along the bottom, y1 at the top. */
+export function planeAxes(ctx, side, [x0, x1, , y1]) {
+  const colour = cssVar('--text', '#111');
+  ctx.save();
+  ctx.globalAlpha = 0.7;
+  label(ctx, `${x0}`, 6, side - 9, { colour, size: 10.5 });
+  label(ctx, `${x1}`, side - 6, side - 9, { colour, size: 10.5, align: 'right' });
+  label(ctx, `${y1}`, 6, 10, { colour, size: 10.5 });
+  ctx.restore();
+}

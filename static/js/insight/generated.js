@@ -7,7 +7,7 @@
 import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
 import { FAKE_COLOUR, REAL_COLOUR, boundaryPixels, boundaryValueAt, gradientCss, legendStops } from './colour.js';
-import { cssVar, label, onScreen, paintPixels, paintSample, sized, themeRgb } from './draw.js';
+import { cssVar, onScreen, planeAxes, paintPixels, paintSample, sized, themeRgb } from './draw.js';
 import { ARROW_PX, arrowHead, arrowScale, arrowSegments, badgeKey, gameText, generatedImage, holdBadges, manifoldLines,
   outside, sampleGrid } from './game.js';
 import { planeXY } from './pictures.js';
@@ -214,19 +214,9 @@ export class GeneratedView {
     }
     ctx.restore();
     setAttr(this.canvas, 'data-arrows', this.arrows);
-    this.drawAxes(ctx, side);
+    planeAxes(ctx, side, this.extent());
   }
 
-  drawAxes(ctx, side) {
-    const [x0, x1, , y1] = this.extent();
-    const colour = cssVar('--text', '#111');
-    ctx.save();
-    ctx.globalAlpha = 0.7;
-    label(ctx, `${x0}`, 6, side - 9, { colour, size: 10.5 });
-    label(ctx, `${x1}`, side - 6, side - 9, { colour, size: 10.5, align: 'right' });
-    label(ctx, `${y1}`, 6, 10, { colour, size: 10.5 });
-    ctx.restore();
-  }
 
   drawImages(side) {
     const frame = this.frame.frame;
