@@ -129,7 +129,7 @@ async function boot() {
   const training = createTraining(app);
   app.insight = new Insight(app, { uPlot: window.uPlot }); // the run's pictures: insight/
   app.runPanel = new RunPanel($('.run-card'), { datasets: app.datasets, actions: training.actions, readOnly,
-    runClient: training.runClient, store }); // a kind's own steps and rates (a gan's) go straight to the run
+    runClient: training.runClient, store, schema: app.trainingSchema }); // a kind's own steps and rates go straight to the run
   app.onRunState = (state) => {
     running = state === 'running';
     document.body.dataset.run = state; // not data-run-state: that hook names exactly one element

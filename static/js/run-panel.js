@@ -17,8 +17,9 @@ const STATE_LABEL = { idle: 'Ready', queued: 'Queued', starting: 'Starting', run
 export class RunPanel {
   /** runClient and store: for the controls a kind adds (a gan's network steps and its
    * generator's rate); without them the card has the supervised controls only. */
-  constructor(root, { datasets, actions, readOnly = false, runClient = null, store = null }) {
+  constructor(root, { datasets, actions, readOnly = false, runClient = null, store = null, schema = null }) {
     this.root = root;
+    this.schema = schema; // the training schema: a rate the document leaves out shows its default
     this.actions = actions;
     this.readOnly = readOnly;
     this.runClient = runClient;
@@ -167,18 +168,25 @@ export class RunPanel {
 
   renderRates(doc) {
     for (const { hp, slider, input } of this.rates) {
-      const v = getPath(doc.training || {}, hp.path) ?? hp.default;
+      const v = this.rateOf(doc, hp.path) ?? hp.default;
       if (typeof v !== 'number') continue;
       if (document.activeElement !== input) input.value = formatNumber(v);
       if (document.activeElement !== slider) slider.value = String(lrToSlider(v));
     }
   }
 
+  /** A rate of the document, or the schema's default for it there (an optimizer's own lr). */
+  rateOf(doc, path) {
+    const parts = Array.isArray(path) ? path : path.split('.');
+    if (this.schema) return this.schema.value(parts.join('.'), doc.training || {});
+    return getPath(doc.training || {}, parts);
+  }
+
   /** Reflect the document: dataset choice, learning rate, and whether Train may be pressed. */
   renderDoc(doc, block) {
     const name = doc.training?.dataset?.name;
     if (name && this.select.value !== name) this.select.value = name;
-    const lr = doc.training?.optimizer?.lr;
+    const lr = this.rateOf(doc, 'optimizer.lr');
     if (lr && document.activeElement !== this.lrInput) this.lrInput.value = formatNumber(lr);
     if (lr && document.activeElement !== this.lrSlider) this.lrSlider.value = String(lrToSlider(lr));
     this.trainBlock = block; // null when the design may be trained, else {short, detail}

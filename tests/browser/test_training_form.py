@@ -94,3 +94,23 @@ def test_a_field_of_one_optimizer_goes_when_another_is_chosen(page):
     expect(momentum).to_have_count(0)
     assert "momentum" not in training(page)["optimizer"]  # adam would refuse it
     wait_valid(page)
+
+
+def test_a_design_without_a_learning_rate_shows_its_optimizers_default(page):
+    # The run card's rate comes from the schema when the document leaves it out: sgd's 0.1,
+    # not whatever the design before it had.
+    lr = page.locator(".run-card input[name=lr]")
+    page.evaluate("""() => {
+        const store = window.layerlab.store;
+        const doc = structuredClone(store.doc);
+        doc.training.optimizer = {name: 'adam', lr: 0.003};
+        store.commit(doc);
+    }""")
+    expect(lr).to_have_value("0.003")
+    page.evaluate("""() => {
+        const store = window.layerlab.store;
+        const doc = structuredClone(store.doc);
+        doc.training.optimizer = {name: 'sgd'};
+        store.commit(doc);
+    }""")
+    expect(lr).to_have_value("0.1")
