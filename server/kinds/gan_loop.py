@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from server.data import load_dataset
 from server.graph import Network, parse_document
 from server.graph.gan import split
 from server.model import build_model
 from server.train.config import TrainConfig
 from server.train.control import Control
 from server.train.gradients import gradient_norms, parameter_groups
-from server.train.loop import Loop, TrainError, device_label, make_optimizer, resolve_device
+from server.train.loop import Loop, TrainError, device_label, make_optimizer
 
 MMD_SAMPLES = 1000  # generated and real samples the MMD compares
 FIXED_POINTS = 256  # fixed noise batch whose samples the page draws (2-D data)
@@ -133,12 +132,7 @@ class GanTrainer(Loop):
     def setup(self) -> None:
         """Data on the device; both networks, both optimizers, the fixed noise batches."""
         cfg = self.cfg
-        if cfg.dataset is None:
-            raise TrainError("choose a dataset in training.dataset before training")
-        self.device = resolve_device(cfg.device)
-        torch.manual_seed(cfg.seed)
-        data = load_dataset(cfg.dataset, self.data_dir)
-        self.dataset = data
+        data = self._load()
         self.x_train = self._real(data.x_train)
         self.x_val = self._real(data.x_val if len(data.x_val) else data.x_train)
         self.g_network, self.d_network = split(self.network)

@@ -119,6 +119,15 @@ class Loop:
                              f"{self.cfg.batch_size}); lower the batch size or the layer sizes"
                              ) from e
 
+    def _load(self):
+        """The run's device and seed set, and its dataset loaded (setup's shared first part)."""
+        if self.cfg.dataset is None:
+            raise TrainError("choose a dataset in training.dataset before training")
+        self.device = resolve_device(self.cfg.device)
+        torch.manual_seed(self.cfg.seed)
+        self.dataset = load_dataset(self.cfg.dataset, self.data_dir)
+        return self.dataset
+
     def total_steps(self) -> int | None:
         """Steps the run will take when bounded, else None."""
         cfg, per_epoch = self.cfg, getattr(self, "steps_per_epoch", None)
@@ -182,12 +191,7 @@ class Trainer(Loop):
     def setup(self) -> None:
         """Load data onto the device and build the model, loss and optimizer."""
         cfg = self.cfg
-        if cfg.dataset is None:
-            raise TrainError("choose a dataset in training.dataset before training")
-        self.device = resolve_device(cfg.device)
-        torch.manual_seed(cfg.seed)
-        data = load_dataset(cfg.dataset, self.data_dir)
-        self.dataset = data
+        data = self._load()
         self.task = "regression" if cfg.task == "reconstruction" else data.info.task
         self.x_train, self.y_train = self._to_device(data.x_train, data.y_train)
         self.x_val, self.y_val = self._to_device(data.x_val, data.y_val)
