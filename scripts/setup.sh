@@ -18,7 +18,7 @@ if ! python -c "import torch" 2>/dev/null; then
 fi
 
 if [ "${1:-}" = "test" ]; then
-  pip install -q -e ".[test]"
+  pip install -q -e ".[test,box2d]"  # box2d: LunarLander is tested too
   # Browser tests drive Chromium: Debian's package where apt-get is at hand (root),
   # else Playwright's own download.
   if [ ! -x /usr/bin/chromium ]; then

@@ -20,7 +20,7 @@ from tests.live import example
 ROOT = Path(__file__).resolve().parents[1]
 FIELD_KEYS = {"path", "name", "type", "default", "min", "max", "min_exclusive", "max_exclusive",
               "choices", "pattern", "nullable", "doc", "kinds", "when", "default_by", "label"}
-DOCS = {"supervised": "spiral_mlp", "gan": "gan_gaussians"}  # a valid design of each kind
+DOCS = {"supervised": "spiral_mlp", "gan": "gan_gaussians", "dqn": "dqn_cartpole"}  # a valid design of each kind
 
 
 def strict(text: str):
@@ -65,7 +65,7 @@ def test_every_field_of_every_kind_is_served_as_strict_json(client):
 
 @pytest.mark.parametrize("f", FIELDS, ids=lambda f: f.path)
 def test_every_default_is_one_of_its_fields_values(f):
-    assert f.default is None and (f.nullable or f.type == "dataset") or f.problem(f.default) is None
+    assert f.default is None and (f.nullable or f.type in ("dataset", "environment")) or f.problem(f.default) is None
 
 
 def test_each_kind_is_described_with_its_metrics_steps_and_live_rates(client):
@@ -176,17 +176,17 @@ def test_a_field_of_another_kind_is_an_error_naming_it_and_its_kind():
 
 def test_an_unknown_kind_lists_the_known_ones_and_is_the_one_error():
     errors: list = []
-    resolve_training({"kind": "dqn", "gan": {}, "loss": "mse"}, errors)
+    resolve_training({"kind": "ppo", "gan": {}, "loss": "mse"}, errors)
     assert [e["param"] for e in errors] == ["training.kind"]
-    assert "supervised, gan" in errors[0]["message"] and "'dqn'" in errors[0]["message"]
+    assert "supervised, gan, dqn" in errors[0]["message"] and "'ppo'" in errors[0]["message"]
 
 
 def test_resolved_sections_keep_their_keys_and_add_kind_and_a_gans_game():
     errors: list = []
     out = resolve_training({"optimizer": {"name": "sgd", "momentum": 0.9}}, errors)
     assert not errors
-    assert set(out) == {"kind", "task", "loss", "batch_size", "epochs", "steps", "seed", "device",
-                        "optimizer"}
+    assert set(out) == {"kind", "task", "loss", "batch_size", "epochs", "steps", "episodes",
+                        "seed", "device", "optimizer"}
     assert out["kind"] == "supervised" and out["epochs"] is None and out["steps"] is None
     assert out["optimizer"] == {"name": "sgd", "lr": 0.1, "weight_decay": 0.0, "grad_clip": None,
                                 "momentum": 0.9, "nesterov": False}
@@ -267,7 +267,7 @@ def test_set_hparams_bounds_are_the_fields(sio_client, payload, words):
 
 
 def test_set_hparams_and_control_take_each_kinds_names(sio_client):
-    assert set(live_hparams()) == {"lr", "generator_lr"}
+    assert set(live_hparams()) == {"lr", "generator_lr", "epsilon"}
     assert not math.isnan(live_hparams()["generator_lr"].max)
     ack = sio_client.emit("set_hparams", {"run_id": "nope", "token": "t", "generator_lr": 0.001},
                           callback=True)

@@ -18,6 +18,9 @@ class Metric:
     name: str  # its key in run_metrics points
     doc: str
     chart: str | None  # the chart it is drawn on (null: marked on the charts when it changes)
+    x: str = "step"  # what its chart's x axis counts: "step", or "episode" (one point each)
+    average: int | None = None  # also draw its moving average over this many points
+    goal: str | None = None  # a line to draw: a field of the run's environment (solved_return)
 
 
 @dataclass(frozen=True)
@@ -85,5 +88,20 @@ SPECS: dict[str, KindSpec] = {s.name: s for s in (
                  Hparam("generator_lr", "gan.generator_optimizer.lr", "Generator lr",
                         "The generator's learning rate: change it while training."),
              )),
+    KindSpec("dqn", "A Q-network learns the value of each action by playing an environment, "
+             "exploring less as it learns (deep Q-learning, Mnih et al. 2015).", (
+                 Metric("episode_return", "The return of each finished episode (the sum of its "
+                        "rewards), with its moving average and the return that counts as "
+                        "solved.", "return", x="episode", average=20, goal="solved_return"),
+                 Metric("td_loss", "The Huber loss between Q(s, a) and its TD target.",
+                        "td_loss"),
+                 Metric("q_mean", "The mean Q-value of the replayed actions.", "q"),
+                 Metric("epsilon", "The chance of a random action (exploration).", "epsilon"),
+                 Metric("episode", "Episodes finished.", None),
+                 Metric("lr", "The learning rate.", None),
+             ), (Step("both", "Step", "One environment step (and the update it is due)"),),
+             (Hparam("lr", "optimizer.lr", "Learning rate", LR_DOC),
+              Hparam("epsilon", "dqn.epsilon_start", "Exploration ε", "The chance of a random "
+                     "action from now on: setting it ends the schedule."))),
 )}
 STEP_NAMES = tuple(dict.fromkeys(s.name for spec in SPECS.values() for s in spec.steps))

@@ -27,7 +27,8 @@ class Field:
     """One field of the training section, with every rule the server and the page apply."""
 
     path: str  # dotted, inside `training`: "batch_size", "optimizer.lr", "gan.d_steps"
-    type: str  # "choice" | "int" | "float" | "bool" | "dataset" (checked by server.data)
+    type: str  # "choice" | "int" | "float" | "bool" | "dataset" | "environment" (checked by
+    # server.data and server.envs)
     default: Any  # what an absent field resolves to (None: off, or until stopped)
     doc: str  # one line, shown under the form field
     min: float | None = None  # bounds of an int or float, inclusive unless said below
@@ -78,6 +79,8 @@ class Field:
             return "true or false"
         if self.type == "dataset":
             return 'an object like {"name": "spiral"}'
+        if self.type == "environment":
+            return 'an object like {"name": "cartpole"}'
         return _range_words(self)
 
     def to_json(self) -> dict:
@@ -104,7 +107,7 @@ def _accepts(f: Field, v: Any) -> bool:
         return isinstance(v, bool)
     if f.type == "choice":
         return isinstance(v, str) and (v in f.choices or bool(f.pattern and re.match(f.pattern, v)))
-    return isinstance(v, dict)  # "dataset": server.data checks what is inside
+    return isinstance(v, dict)  # "dataset", "environment": server.data, server.envs check inside
 
 
 def _in_range(f: Field, v: float) -> bool:
@@ -166,27 +169,53 @@ def _optimizer(prefix: str, kinds: tuple[str, ...], doc: str) -> list[Field]:
     ]
 
 
-SUPERVISED, GAN = ("supervised",), ("gan",)
+SUPERVISED, GAN, DQN = ("supervised",), ("gan",), ("dqn",)
+FROM_DATA = ("supervised", "gan")  # the kinds that learn from a dataset
 FIELDS: tuple[Field, ...] = (
     Field("kind", "choice", "supervised", "How the design learns: supervised (inputs to "
-          "targets) or gan (a generator against a discriminator).", choices=KINDS),
+          "targets), gan (a generator against a discriminator) or dqn (a Q-network playing "
+          "an environment).", choices=KINDS),
     Field("dataset", "dataset", None, "What to learn from: {\"name\", ...} with the dataset's "
-          "own params (GET /api/datasets)."),
+          "own params (GET /api/datasets).", kinds=FROM_DATA),
+    Field("environment", "environment", None, "Where the agent acts: {\"name\", \"seed\"} "
+          "of one of GET /api/environments.", kinds=DQN),
     Field("gan.loss", "choice", "log", "log: the non-saturating generator loss; least_squares: "
           "LSGAN's squared error.", choices=("log", "least_squares"), kinds=GAN),
     Field("gan.d_steps", "int", 1, "Discriminator steps per iteration.", min=1, max=100,
           kinds=GAN),
     Field("gan.g_steps", "int", 1, "Generator steps per iteration.", min=1, max=100, kinds=GAN),
+    Field("dqn.gamma", "float", 0.99, "Discount: how much a reward one step later is worth.",
+          min=0, max=1, min_exclusive=True, kinds=DQN),
+    Field("dqn.replay_size", "int", 50_000, "Transitions the replay buffer keeps (the oldest "
+          "go first).", min=1, max=10_000_000, kinds=DQN),
+    Field("dqn.learning_starts", "int", 1000, "Environment steps of acting before the first "
+          "update (the buffer fills first).", min=0, max=MAX_COUNT, kinds=DQN),
+    Field("dqn.train_every", "int", 1, "Environment steps per Q-network update.", min=1,
+          max=1000, kinds=DQN),
+    Field("dqn.target_update", "int", 500, "Environment steps between copies of the Q-network "
+          "into the target network.", min=1, max=MAX_COUNT, kinds=DQN),
+    Field("dqn.epsilon_start", "float", 1.0, "Exploration at the start: the chance of a random "
+          "action.", min=0, max=1, kinds=DQN),
+    Field("dqn.epsilon_end", "float", 0.05, "Exploration once the schedule ends.", min=0,
+          max=1, kinds=DQN),
+    Field("dqn.epsilon_decay_steps", "int", 10_000, "Environment steps over which ε falls "
+          "linearly from epsilon_start to epsilon_end.", min=1, max=MAX_COUNT, kinds=DQN),
+    Field("dqn.double", "bool", True, "Double DQN: the online network picks the next action, "
+          "the target network values it (less overestimation).", kinds=DQN),
     *_optimizer("optimizer", KINDS, "How the weights follow the gradient (a gan: the "
                 "discriminator's). Adam is a safe first choice; SGD with momentum often "
                 "generalises well."),
     *_optimizer("gan.generator_optimizer", GAN, "How the generator's weights follow the "
                 "gradient (optimizer is the discriminator's)."),
-    Field("batch_size", "int", 32, "Samples per optimizer step.", min=1, max=65536),
+    Field("batch_size", "int", 32, "Samples per optimizer step (dqn: transitions replayed per "
+          "update).", min=1, max=65536),
     Field("epochs", "int", None, "Passes over the training data (empty: no limit of its own).",
-          min=1, max=MAX_COUNT, nullable=True),
-    Field("steps", "int", None, "Training steps (empty: no limit of its own). With neither "
-          "epochs nor steps, the run goes on until Stop.", min=1, max=MAX_COUNT, nullable=True),
+          min=1, max=MAX_COUNT, nullable=True, kinds=FROM_DATA),
+    Field("steps", "int", None, "Training steps (dqn: environment steps; empty: no limit of "
+          "its own). With no bound at all, the run goes on until Stop.", min=1, max=MAX_COUNT,
+          nullable=True),
+    Field("episodes", "int", None, "Episodes to play (empty: no limit of its own).", min=1,
+          max=MAX_COUNT, nullable=True, kinds=DQN),
     Field("loss", "choice", "auto", "auto: cross-entropy for classes, mean squared error "
           "otherwise.", choices=("auto", "cross_entropy", "mse", "l1", "bce_with_logits"),
           kinds=SUPERVISED),
@@ -264,7 +293,8 @@ def resolve_training(section: Any, errors: list[dict]) -> dict:
     if not known:
         err("kind", BY_PATH["kind"].problem(kind))
         kind = BY_PATH["kind"].default
-    out = {k: m.default for k, m in GROUPS[""].items() if isinstance(m, Field) and k != "dataset"}
+    out = {k: m.default for k, m in GROUPS[""].items()
+           if isinstance(m, Field) and m.type not in ("dataset", "environment")}
     out["kind"] = kind
     values = {"kind": kind}
     members = GROUPS[""]
@@ -282,7 +312,7 @@ def resolve_training(section: Any, errors: list[dict]) -> dict:
                 err(key, problem)
             else:
                 values[key] = value
-            if member.type != "dataset" or not problem:
+            if member.type not in ("dataset", "environment") or not problem:
                 out[key] = value
     for key, member in members.items():
         if isinstance(member, str) and kind in kinds_of(key):

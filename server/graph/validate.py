@@ -12,7 +12,8 @@ from difflib import get_close_matches
 from typing import Any
 
 from server.data.catalog import DatasetError, DatasetInfo, describe
-from server.graph import gan
+from server.envs import EnvError, EnvInfo, describe_environment
+from server.graph import dqn, gan
 from server.graph.catalog import CATALOG, Param
 from server.graph.fit import check_budget, check_fit
 from server.graph.network import Budget, DocumentError, Network, Node, Report
@@ -67,7 +68,8 @@ def validate(doc: Any, *, budget: Budget | None = None, data_dir=None) -> Report
 
     training = resolve_training(doc.get("training"), errors)
     kind = training.get("kind", "supervised")
-    dataset = _describe_dataset(training, data_dir, err)
+    dataset = (_describe_environment(training, err) if kind == "dqn"
+               else _describe_dataset(training, data_dir, err))
     nodes, rejected = _check_nodes(raw_nodes, err)
     gan.check_sources(nodes, kind, err)
     if not wired:  # without both lists the wiring cannot be judged; guesses would be noise
@@ -83,9 +85,13 @@ def validate(doc: Any, *, budget: Budget | None = None, data_dir=None) -> Report
         _infer(network, err)
         if kind == "gan":
             gan.check_fit(network, err)
+        elif kind == "dqn":
+            dqn.check_fit(network, err)
         else:
             check_fit(network, err)
         check_budget(network, budget, err)
+    if kind == "dqn":
+        dqn.check_training(network, budget, err)
     return Report(network, errors)
 
 
@@ -98,6 +104,18 @@ def _describe_dataset(training: dict, data_dir, err) -> DatasetInfo | None:
     except DatasetError as e:
         field_ = f"training.dataset.{e.field}" if e.field else "training.dataset"
         err(None, field_, str(e.message if hasattr(e, "message") else e))
+        return None
+
+
+def _describe_environment(training: dict, err) -> EnvInfo | None:
+    spec = training.get("environment")
+    if spec is None:
+        return None
+    try:
+        return describe_environment(spec)
+    except EnvError as e:
+        err(None, f"training.environment.{e.field}" if e.field else "training.environment",
+            e.message)
         return None
 
 
@@ -359,7 +377,7 @@ def _infer(network: Network, err) -> None:
         if not node.valid:
             continue
         if node.type == "Input":
-            _input_shape(node, ds, err)
+            _input_shape(node, ds, err, network.training.get("kind"))
             continue
         parents = [by_id[i] for i in node.inputs]
         if any(p.shape is None for p in parents):
@@ -373,7 +391,7 @@ def _infer(network: Network, err) -> None:
         node.shape, node.n_params = tuple(int(d) for d in shape), int(n_params)
 
 
-def _input_shape(node: Node, ds: DatasetInfo | None, err) -> None:
+def _input_shape(node: Node, ds: DatasetInfo | EnvInfo | None, err, kind=None) -> None:
     given = node.params.get("shape")
     if given is not None:
         if any(d < 1 for d in given):
@@ -381,13 +399,22 @@ def _input_shape(node: Node, ds: DatasetInfo | None, err) -> None:
             return
         if ds is not None and tuple(given) != tuple(ds.input_shape):
             err(node.id, "shape", f"Input shape {fmt(tuple(given))} does not match the "
-                f"{ds.name} dataset's {fmt(tuple(ds.input_shape))}")
+                f"{_source(ds)} {fmt(tuple(ds.input_shape))}")
             return
         node.shape = tuple(given)
     elif ds is not None:
         node.shape = tuple(ds.input_shape)
         node.params["shape"] = list(ds.input_shape)
     else:
-        err(node.id, "shape", "set the Input shape or choose a dataset")
+        source = "an environment" if kind == "dqn" else "a dataset"
+        err(node.id, "shape", f"set the Input shape or choose {source}")
+
+
+def _source(ds) -> str:
+    """What an Input is fed, in an error's words: "the spiral dataset's" or an observation."""
+    if isinstance(ds, EnvInfo):
+        what = "one-hot observation" if ds.meta.observation == "discrete" else "observation"
+        return f"{ds.name} environment's {what}"
+    return f"{ds.name} dataset's"
 
 

@@ -118,8 +118,10 @@ class RunManager(Watching):
         report = validate(document, data_dir=self.store.data_dir)
         errors = report.errors
         if not errors and report.network.dataset is None:
-            errors = [{"node": None, "param": "training.dataset",
-                       "message": "choose a dataset to train on"}]
+            source = "environment" if report.network.training["kind"] == "dqn" else "dataset"
+            errors = [{"node": None, "param": f"training.{source}",
+                       "message": f"choose {'an' if source[0] == 'e' else 'a'} {source} to "
+                                  f"train on"}]
         if errors:
             raise RunError("invalid_document", f"the design cannot be trained: "
                            f"{DocumentError(errors)}", errors)

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask import send_file as flask_send_file
 
 from server.data import dataset_catalog, save_upload
+from server.envs import env_catalog
 from server.graph import catalog_json, validate
 from server.graph.training import training_json
 from server.runs import RunError
@@ -73,6 +74,13 @@ def datasets():
     """The dataset catalog; each entry names its preview route."""
     return jsonify([{**d, "preview_url": f"/api/datasets/{d['name']}/preview"}
                     for d in dataset_catalog()])
+
+
+@bp.get("/api/environments")
+def environments():
+    """The dqn kind's environments: observation, actions, solved return, how each is drawn,
+    and whether this server can run it (with why not)."""
+    return jsonify(env_catalog())
 
 
 @bp.get("/api/datasets/<name>/preview")
