@@ -14,7 +14,13 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.graph.rules import show
+
+def show(value: Any) -> str:
+    """A value from a document as a message quotes it (server.graph.rules.show, which this
+    package cannot import: validation imports it)."""
+    from server.graph.rules import show as shown
+
+    return shown(value)
 
 MAX_SEED = 2**31 - 1  # Gymnasium seeds numpy's generators, which take 32-bit seeds here
 
@@ -196,7 +202,7 @@ def describe_environment(spec: Any) -> EnvInfo:
         raise EnvError(reason, "name")
     params = {"name": name}
     known = {p.name: p for p in meta.params}
-    for key, value in spec.items():
+    for key in spec:
         if key != "name" and key not in known:
             raise EnvError(f"{name} takes no field '{key}' (it takes "
                            f"{', '.join(sorted(known))})", key)

@@ -25,9 +25,11 @@ import importlib
 from types import ModuleType
 
 # name -> module, imported on first use: the server process asks about kinds without torch.
-MODULES = {"supervised": "server.kinds.supervised", "gan": "server.kinds.gan"}
+MODULES = {"supervised": "server.kinds.supervised", "gan": "server.kinds.gan",
+           "dqn": "server.kinds.dqn"}
 # Every picture any kind makes (run_<name> events), for the server's INSIGHT_<NAME>_RATE settings.
-PICTURE_NAMES = ("boundary", "generated", "activations", "health", "results", "weights")
+PICTURE_NAMES = ("boundary", "generated", "environment", "activations", "health", "results",
+                 "weights")
 
 
 def kind(name: str) -> ModuleType:

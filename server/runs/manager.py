@@ -181,25 +181,36 @@ class RunManager(Watching):
             return ACTIONS[action]
 
     def set_lr(self, run_id: str, token: object, lr: float | None,
-               generator_lr: float | None = None) -> None:
-        """Change a run's learning rate (a gan's discriminator's; `generator_lr` its
-        generator's) from its next step on; optimizer state is kept."""
+               generator_lr: float | None = None, epsilon: float | None = None) -> None:
+        """Change a run's rates from its next step on: the learning rate (a gan's
+        discriminator's; `generator_lr` its generator's; optimizer state is kept) and a dqn's
+        exploration rate `epsilon` (which then holds)."""
+        commands = (("lr", lr, "set_lr", lambda v: v), ("generator_lr", generator_lr, "set_lr",
+                                                        lambda v: [v, "g"]),
+                    ("epsilon", epsilon, "set_epsilon", lambda v: v))
         with self.lock:
             run = self._owned(run_id, token)
-            if lr is None and generator_lr is None:
+            if lr is None and generator_lr is None and epsilon is None:
                 return
             if run.terminal:
                 raise RunError("conflict", f"run {run_id} has already {run.state}")
-            if lr is not None:
+            for attr, value, command, arg in commands:
+                if value is None:
+                    continue
                 if run.worker is None:
-                    run.lr = float(lr)
+                    setattr(run, attr, float(value))
                 else:
-                    run.worker.send("control", run.id, "set_lr", float(lr))
-            if generator_lr is not None:
-                if run.worker is None:
-                    run.generator_lr = float(generator_lr)
-                else:
-                    run.worker.send("control", run.id, "set_lr", [float(generator_lr), "g"])
+                    run.worker.send("control", run.id, command, arg(float(value)))
+
+    def kind_of_run(self, run_id: str, token: object) -> str:
+        """The training kind of a run the token controls."""
+        with self.lock:
+            run = self._owned(run_id, token)
+            return ((run.document or {}).get("training") or {}).get("kind") or "supervised"
+
+    def set_greedy(self, run_id: str, token: object, on: bool) -> None:
+        """A dqn run's pictures follow its greedy player (the policy without exploring)."""
+        self._set_live(run_id, token, "greedy", "greedy", bool(on))
 
     def set_speed(self, run_id: str, token: object, speed: float | None) -> None:
         """Slow motion: at most `speed` steps a second (None: full speed)."""

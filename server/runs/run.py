@@ -74,6 +74,8 @@ class Run:
     address: str | None = None  # the remote address it came from (per-address limit)
     lr: float | None = None  # a learning rate asked for before it started
     generator_lr: float | None = None  # a gan generator's, asked for before it started
+    epsilon: float | None = None  # a dqn's exploration rate, asked for before it started
+    greedy: bool = False  # a dqn's pictures follow its greedy player
     speed: float | None = None  # slow motion (steps per second), kept for a queued run
     last_sent: float = 0.0  # monotonic time of the last run_metrics batch
     last_saved: float = field(default_factory=time.monotonic)
@@ -102,7 +104,7 @@ class Run:
         """What a worker needs to train this run."""
         return {"run_id": self.id, "document": self.document, "paused": self.paused,
                 "steps": self.steps, "lr": self.lr, "generator_lr": self.generator_lr,
-                "speed": self.speed,
+                "epsilon": self.epsilon, "greedy": self.greedy, "speed": self.speed,
                 "visuals": bool(self.watchers), "select": self.selected}
 
 

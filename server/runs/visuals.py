@@ -157,5 +157,5 @@ class Visuals:
     @staticmethod
     def _info(trainer, final: bool) -> dict:
         seconds = time.perf_counter() - trainer.t0  # the metric points' clock
-        return {"step": trainer.step, "epoch": round(trainer.step / trainer.steps_per_epoch, 4),
+        return {"step": trainer.step, "epoch": trainer.epoch_now(),
                 "time": round(seconds, 4), "final": final}

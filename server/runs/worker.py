@@ -104,6 +104,9 @@ def read_commands(commands, jobs: queue.Queue, current: Current, control_class, 
                 control.set_lr(job["lr"])
             if job.get("generator_lr") is not None:
                 control.set_lr(job["generator_lr"], "g")
+            if job.get("epsilon") is not None:
+                control.set_epsilon(job["epsilon"])
+            control.set_greedy(job.get("greedy", False))
             control.set_speed(job.get("speed"))
             from server.kinds import kind_of
 
@@ -142,6 +145,10 @@ def apply(control, visuals: Visuals, action: str, arg) -> None:
         control.set_lr(lr, network)
     elif action == "set_speed":
         control.set_speed(arg)
+    elif action == "set_epsilon":
+        control.set_epsilon(arg)
+    elif action == "greedy":
+        control.set_greedy(arg)
 
 
 def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None:

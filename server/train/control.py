@@ -19,6 +19,8 @@ class Control:
         self.step_network = "both"  # what a step runs: a gan's "d", "g" or "both" (one iteration)
         self.pending_lr: float | None = None
         self.pending_generator_lr: float | None = None  # a gan's generator (set_lr network "g")
+        self.pending_epsilon: float | None = None  # a dqn's exploration rate (set_epsilon)
+        self.greedy = False  # a dqn's pictures show the greedy player (read between steps)
         self.speed: float | None = None  # slow motion: steps per second (None: full speed)
         self._next_step_at = 0.0
         self.calls: list[Callable[[], None]] = []  # run on the training thread (call_soon)
@@ -57,6 +59,23 @@ class Control:
             else:
                 self.pending_lr = float(lr)
             self.dirty = True
+
+    def set_epsilon(self, epsilon: float) -> None:
+        """A dqn's exploration rate from the next step on (its schedule ends there)."""
+        with self._cond:
+            self.pending_epsilon = float(epsilon)
+            self.dirty = True
+
+    def take_epsilon(self) -> float | None:
+        """The exploration rate asked for since the last call, if any."""
+        with self._cond:
+            eps, self.pending_epsilon = self.pending_epsilon, None
+            self._refresh()
+            return eps
+
+    def set_greedy(self, on: bool) -> None:
+        """A dqn's pictures follow the greedy player (True) or the training episodes."""
+        self.greedy = bool(on)
 
     def set_speed(self, steps_per_second: float | None) -> None:
         """Slow motion: at most this many steps a second from now on (None: full speed)."""
@@ -134,5 +153,6 @@ class Control:
 
     def _refresh(self) -> None:
         self.dirty = (self.stopping or self.paused or self.pending_lr is not None
-                      or self.pending_generator_lr is not None or bool(self.calls)
+                      or self.pending_generator_lr is not None
+                      or self.pending_epsilon is not None or bool(self.calls)
                       or self.speed is not None)

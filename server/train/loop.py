@@ -136,6 +136,10 @@ class Loop:
             bounds.append(cfg.epochs * per_epoch)
         return min(bounds) if bounds else None
 
+    def epoch_now(self) -> float:
+        """The epoch a picture is taken at (fractional: steps over steps per epoch)."""
+        return round(self.step / self.steps_per_epoch, 4)
+
     def _done(self) -> bool:
         cfg = self.cfg
         return bool((cfg.epochs and self.epoch >= cfg.epochs)

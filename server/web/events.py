@@ -107,10 +107,22 @@ def on_set_hparams(message):
                           f"full speed; got {speed}")
     manager = lab().manager
     manager.set_lr(msg["run_id"], msg.get("token"), msg.get("lr"),
-                   generator_lr=msg.get("generator_lr"))
+                   generator_lr=msg.get("generator_lr"), epsilon=msg.get("epsilon"))
     if "speed" in msg:
         manager.set_speed(msg["run_id"], msg.get("token"), speed)
     return {"ok": True}
+
+
+@handler("greedy")
+def on_greedy(message):
+    """A dqn run's environment frames follow its greedy player (on) or its training episodes
+    (token holder only)."""
+    msg = fields(message, "greedy", run_id=RunId, token=Token, on=bool)
+    kind = lab().manager.kind_of_run(msg["run_id"], msg.get("token"))
+    if kind != "dqn":
+        raise bad_request(f"greedy is for dqn runs; run {msg['run_id']} is a {kind} run")
+    lab().manager.set_greedy(msg["run_id"], msg.get("token"), msg["on"])
+    return {"ok": True, "greedy": msg["on"]}
 
 
 @handler("watch")
@@ -212,7 +224,7 @@ class Optional:
 
 RunId = "run id"  # a required string that looks like a run id
 Token = "token"  # a run's secret: optional, and any value that is not it is refused (forbidden)
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
 def fields(message, event: str, **spec) -> dict:
@@ -243,6 +255,10 @@ def check_field(key: str, value, kind) -> None:
         if not (isinstance(value, str) and RUN_ID.match(value)):
             raise bad_request(f"{key} must be a run id (1 to 64 letters, digits, _ or -); got "
                               f"{shown(value)}")
+        return
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad_request(f"{key} must be true or false; got {shown(value)}")
         return
     ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
     if not ok or isinstance(value, bool):
