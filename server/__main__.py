@@ -79,7 +79,8 @@ def print_report(report: dict, doc: dict | None) -> None:
 
 # -- train ------------------------------------------------------------------------------------
 
-SHOWN = ("train_loss", "val_loss", "val_accuracy", "d_loss", "g_loss", "mmd")  # progress bar
+SHOWN = ("train_loss", "val_loss", "val_accuracy", "d_loss", "g_loss", "mmd", "episode_return",
+         "td_loss")  # on the progress bar
 
 
 def cmd_train(args) -> int:

@@ -254,3 +254,61 @@ def test_the_greedy_player_plays_its_own_copy_without_exploring():
     for _ in range(5):
         player = trainer.greedy_step()
     assert player.t == 5 and trainer.player.state() == before
+
+
+# -- the starter on CartPole, through the CLI (slow) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def cartpole(tmp_path_factory):
+    """The starter CartPole design trained once by `layerlab train`, and exported to ONNX."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.live import ROOT
+
+    out = tmp_path_factory.mktemp("cartpole")
+    path = out / "cartpole.layerlab.json"
+    path.write_text(json.dumps(example("dqn_cartpole")))
+    proc = subprocess.run([sys.executable, "-m", "server", "train", str(path), "--json",
+                           "--out", str(out / "run"), "--device", "cpu"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    onnx_path = out / "policy.onnx"
+    proc = subprocess.run([sys.executable, "-m", "server", "export", str(path), "--weights",
+                           summary["weights"], "-o", str(onnx_path), "--check"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return summary, onnx_path
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_starter_balances_cartpole_within_60000_steps(cartpole):
+    summary, _ = cartpole
+    assert summary["steps"] <= 60_000 and summary["episodes"] == summary["epochs"] > 20
+    assert summary["mean_return"] >= 150, summary  # the last 20 episodes
+    assert summary["best_return"] >= summary["mean_return"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_exported_onnx_policy_holds_the_pole_in_gymnasium(cartpole):
+    import gymnasium as gym
+    import onnxruntime as ort
+
+    _, onnx_path = cartpole
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    env = gym.make("CartPole-v1")
+    returns = []
+    for seed in range(5):
+        obs, _ = env.reset(seed=100 + seed)
+        total, done = 0.0, False
+        while not done:
+            (q,) = session.run(["output"], {"input": obs[None].astype(np.float32)})
+            obs, reward, terminated, truncated, _ = env.step(int(q[0].argmax()))
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    assert sum(returns) / len(returns) >= 150, returns
