@@ -20,6 +20,7 @@ BARS = {
     "lstm_sine": ("val_loss", "<=", 0.01),
     "digits_autoencoder": ("val_loss", "<=", 0.05),
     "attention_parity": ("val_accuracy", ">=", 0.95),
+    "digits_dbn": ("val_accuracy", ">=", 0.93),  # RBM pre-training, then backprop
     # gan templates: MMD to the validation split, as a share of the untrained generator's.
     "gan_gaussians": ("mmd_ratio", "<=", 0.25),
     "gan_circle": ("mmd_ratio", "<=", 0.4),

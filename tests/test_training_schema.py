@@ -40,7 +40,10 @@ def set_path(training: dict, path: str, value) -> None:
 
 def design_for(f) -> dict:
     """A valid design of the field's (first) kind, with the fields its `when` needs."""
-    doc = example(DOCS[f.kinds[0]])
+    # Pre-training needs Linear + Sigmoid layers to pre-train: the deep belief net has them.
+    doc = example("digits_dbn" if f.path.startswith("pretrain.") else DOCS[f.kinds[0]])
+    if f.path == "pretrain.method":
+        doc["training"]["pretrain"] = {"method": "rbm"}  # the fields of rbm only come with it
     for path, allowed in f.when:
         set_path(doc["training"], path, allowed[0])
     return doc
@@ -188,7 +191,8 @@ def test_resolved_sections_keep_their_keys_and_add_kind_and_a_gans_game():
     out = resolve_training({"optimizer": {"name": "sgd", "momentum": 0.9}}, errors)
     assert not errors
     assert set(out) == {"kind", "task", "loss", "batch_size", "epochs", "steps", "episodes",
-                        "seed", "device", "optimizer"}
+                        "seed", "device", "optimizer", "pretrain"}
+    assert out["pretrain"] == {"method": "none"}
     assert out["kind"] == "supervised" and out["epochs"] is None and out["steps"] is None
     assert out["optimizer"] == {"name": "sgd", "lr": 0.1, "weight_decay": 0.0, "grad_clip": None,
                                 "momentum": 0.9, "nesterov": False}
@@ -197,6 +201,13 @@ def test_resolved_sections_keep_their_keys_and_add_kind_and_a_gans_game():
     assert gan["gan"] == {"loss": "log", "d_steps": 1, "g_steps": 1, "generator_optimizer": {
         "name": "adam", "lr": 0.0005, "weight_decay": 0.0, "grad_clip": None, "beta1": 0.5,
         "beta2": 0.999}}
+
+
+def test_a_field_of_another_method_names_the_field_it_needs():
+    errors: list = []
+    resolve_training({"pretrain": {"method": "none", "k": 2}}, errors)
+    assert [e["param"] for e in errors] == ["training.pretrain.k"]
+    assert "pretrain.k is used only when pretrain.method is rbm" in errors[0]["message"]
 
 
 def test_a_misspelt_optimizer_is_the_one_error():

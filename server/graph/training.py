@@ -207,6 +207,16 @@ FIELDS: tuple[Field, ...] = (
                 "generalises well."),
     *_optimizer("gan.generator_optimizer", GAN, "How the generator's weights follow the "
                 "gradient (optimizer is the discriminator's)."),
+    Field("pretrain.method", "choice", "none", "rbm: pre-train each Linear followed by Sigmoid "
+          "as a restricted Boltzmann machine, one layer at a time, before backprop (a deep "
+          "belief net, Hinton et al. 2006); none: start from random weights.",
+          choices=("none", "rbm"), kinds=SUPERVISED),
+    Field("pretrain.epochs", "int", 5, "Passes over the training data for each pre-trained "
+          "layer.", min=1, max=1000, kinds=SUPERVISED, when=(("pretrain.method", ("rbm",)),)),
+    Field("pretrain.k", "int", 1, "Gibbs steps of contrastive divergence (CD-k).", min=1,
+          max=100, kinds=SUPERVISED, when=(("pretrain.method", ("rbm",)),)),
+    Field("pretrain.lr", "float", 0.05, "The RBMs' learning rate.", min=0, max=10,
+          min_exclusive=True, kinds=SUPERVISED, when=(("pretrain.method", ("rbm",)),)),
     Field("batch_size", "int", 32, "Samples per optimizer step (dqn: transitions replayed per "
           "update).", min=1, max=65536),
     Field("epochs", "int", None, "Passes over the training data (empty: no limit of its own).",
@@ -350,7 +360,12 @@ def _resolve_group(prefix: str, given: Any, values: dict, err) -> dict:
     for key in given:
         if key in out:
             continue
-        if isinstance(selector, Field):
+        member = members.get(key)
+        if isinstance(member, Field) and member.when and not isinstance(selector, Field):
+            (path, allowed), = member.when
+            err(f"{prefix}.{key}", f"{prefix}.{key} is used only when {path} is "
+                f"{' or '.join(allowed)}; remove it or set {path} to {allowed[0]}")
+        elif isinstance(selector, Field):
             taken = ", ".join(sorted(k for k in out if k != "name"))
             err(f"{prefix}.{key}", f"{out['name']} takes no field '{key}' (it takes {taken})")
         else:

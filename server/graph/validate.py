@@ -17,6 +17,7 @@ from server.graph import dqn, gan
 from server.graph.catalog import CATALOG, Param
 from server.graph.fit import check_budget, check_fit
 from server.graph.network import Budget, DocumentError, Network, Node, Report
+from server.graph.pretrain import check_pretrain
 from server.graph.reserved import RESERVED_IDS
 from server.graph.rules import ShapeError, fmt, show
 from server.graph.training import resolve_training
@@ -89,6 +90,7 @@ def validate(doc: Any, *, budget: Budget | None = None, data_dir=None) -> Report
             dqn.check_fit(network, err)
         else:
             check_fit(network, err)
+            check_pretrain(network, err)
         check_budget(network, budget, err)
     if kind == "dqn":
         dqn.check_training(network, budget, err)

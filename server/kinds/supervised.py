@@ -21,9 +21,12 @@ def build(network, seed: int | None = None):
 
 
 def summary(result) -> dict:
-    """Final losses and accuracy."""
-    return {"train_loss": result.train_loss, "val_loss": result.val_loss,
-            "val_accuracy": result.val_accuracy}
+    """Final losses and accuracy (and each pre-trained layer's reconstruction error)."""
+    out = {"train_loss": result.train_loss, "val_loss": result.val_loss,
+           "val_accuracy": result.val_accuracy}
+    if result.pretrain is not None:
+        out["pretrain"] = result.pretrain
+    return out
 
 
 def onnx_target(network, model):
@@ -70,9 +73,37 @@ def weights(insight) -> dict:
     return {"nodes": insight.weights()}
 
 
+def filters(insight) -> dict | None:
+    """run_filters fields while a layer pre-trains as an RBM: layer, units (its width) and
+    frame [units <= 64, H, W]: each hidden unit's weights as an image of its visible units
+    (the input's own image shape for the first layer, else a square or a strip)."""
+    pretrainer = getattr(insight.trainer, "pretrainer", None)
+    layer = pretrainer.layer if pretrainer is not None else None
+    if layer is None:
+        return None
+    import math
+
+    from server.insight.frames import quantize
+
+    w = insight.model.layers[layer].weight.detach()  # (hidden, visible)
+    units, visible = w.shape
+    shape = insight.trainer.network.node(pretrainer.inputs[layer]).shape or (visible,)
+    if len(shape) == 3 and shape[0] == 1:
+        h, wd = shape[1], shape[2]
+    elif len(shape) == 2:
+        h, wd = shape
+    else:
+        side = math.isqrt(visible)
+        h, wd = (side, side) if side * side == visible else (1, visible)
+    if h * wd != visible:
+        h, wd = 1, visible
+    return {"layer": layer, "units": units, "frame": quantize(w[:64].reshape(-1, h, wd))}
+
+
 PICTURES = {
     "boundary": (10.0, boundary), "activations": (4.0, activations), "health": (2.0, health),
     "results": (1.0, lambda insight: insight.results()), "weights": (1.0, weights),
+    "filters": (4.0, filters),
 }
 
 

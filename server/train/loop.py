@@ -99,6 +99,7 @@ class TrainResult:
     device: str
     model: LayerlabModel
     history: list[dict] = field(default_factory=list)
+    pretrain: dict | None = None  # each pre-trained layer's final reconstruction error
 
 
 class Loop:
@@ -128,22 +129,30 @@ class Loop:
         self.dataset = load_dataset(self.cfg.dataset, self.data_dir)
         return self.dataset
 
+    step0 = 0  # steps taken before the steps that `steps` and `epochs` bound (pre-training's)
+    pretrain_steps = 0  # those steps, as planned
+
+    @property
+    def tuned(self) -> int:
+        """Steps taken since step0: the ones the run's bounds count."""
+        return self.step - self.step0
+
     def total_steps(self) -> int | None:
         """Steps the run will take when bounded, else None."""
         cfg, per_epoch = self.cfg, getattr(self, "steps_per_epoch", None)
         bounds = [cfg.steps] if cfg.steps else []
         if cfg.epochs and per_epoch:
             bounds.append(cfg.epochs * per_epoch)
-        return min(bounds) if bounds else None
+        return min(bounds) + self.pretrain_steps if bounds else None
 
     def epoch_now(self) -> float:
         """The epoch a picture is taken at (fractional: steps over steps per epoch)."""
-        return round(self.step / self.steps_per_epoch, 4)
+        return round(self.tuned / self.steps_per_epoch, 4)
 
     def _done(self) -> bool:
         cfg = self.cfg
         return bool((cfg.epochs and self.epoch >= cfg.epochs)
-                    or (cfg.steps and self.step >= cfg.steps))
+                    or (cfg.steps and self.tuned >= cfg.steps))
 
     def _obey(self) -> bool:
         """Apply pending commands; block while paused. False means stop."""
@@ -220,6 +229,12 @@ class Trainer(Loop):
         if n % self.batch_size == 1 and self._has_batchnorm():
             self.steps_per_epoch -= 1  # a batch of one breaks BatchNorm: drop it
         self.classify = self.loss_name in ("cross_entropy", "bce_with_logits")
+        self.pretrainer = None
+        if (self.network.training.get("pretrain") or {}).get("method") == "rbm":
+            from server.train.pretrain import Pretrainer
+
+            self.pretrainer = Pretrainer(self)
+            self.pretrain_steps = self.pretrainer.steps()
 
     def _to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         if not np.isfinite(x).all():
@@ -248,6 +263,11 @@ class Trainer(Loop):
         state = "finished"
         n = self.x_train.shape[0]
         model.train()
+        if self.pretrainer is not None:
+            if not self.pretrainer.run():
+                return self._result("stopped")
+            self.step0 = self.step
+            self._reset_running()
         while not self._done():
             perm = torch.randperm(n, device=self.device, generator=self.generator)
             xs, ys = self.x_train[perm], self.y_train[perm]
@@ -270,12 +290,12 @@ class Trainer(Loop):
                 self.step += 1
                 self.samples += yb.shape[0]
                 now = time.perf_counter()
-                if i == last_i or (cfg.steps and self.step >= cfg.steps):
+                if i == last_i or (cfg.steps and self.tuned >= cfg.steps):
                     evaluate = self._evaluates_next(i, now - last_eval)
                 if (now >= next_log or control.paused) and not evaluate:
                     self._log_point(now)
                     next_log = now + cfg.log_interval
-                if cfg.steps and self.step >= cfg.steps:
+                if cfg.steps and self.tuned >= cfg.steps:
                     break
             if state == "stopped":
                 break
@@ -290,7 +310,7 @@ class Trainer(Loop):
         """Whether step `i` of the epoch ends it and a validation point follows at once: that
         point carries the running loss too, so a plain point now would repeat its step."""
         cfg = self.cfg
-        bounded = bool(cfg.steps and self.step >= cfg.steps)
+        bounded = bool(cfg.steps and self.tuned >= cfg.steps)
         if i != self.steps_per_epoch - 1 and not bounded:
             return False
         last_epoch = bool(cfg.epochs and self.epoch + 1 >= cfg.epochs)
@@ -334,13 +354,21 @@ class Trainer(Loop):
             return ((out > 0).float() == y).sum()
         return (out.argmax(-1) == y).sum()
 
+    def check_finite(self, value: float, what: str) -> None:
+        """A pre-training figure that is NaN or infinite ends the run, saying what to try."""
+        if not math.isfinite(value):
+            raise TrainError(f"{what} became NaN or infinite at step {self.step}; try a lower "
+                             "pretrain.lr", self.step)
+
     def _diverged(self, step: int) -> None:
         raise TrainError(f"the loss became NaN or infinite at step {step}; try a lower "
                          "learning rate, gradient clipping or a normalization layer", step)
 
     def _log_point(self, now: float, evaluate: bool = False) -> None:
-        point = {"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4),
+        point = {"step": self.step, "epoch": round(self.tuned / self.steps_per_epoch, 4),
                  "time": round(now - self.t0, 4), "lr": self.lr}
+        if self.pretrainer is not None:
+            point["phase"] = "train"
         if self.run_count:
             loss = float(self.run_loss) / self.run_count
             if not math.isfinite(loss):
@@ -389,4 +417,5 @@ class Trainer(Loop):
             val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
             samples_per_second=self.samples / elapsed if elapsed > 0 else 0.0, seconds=elapsed,
             device=self.device_name, model=self.model, history=self.history,
+            pretrain=dict(self.pretrainer.errors) if self.pretrainer is not None else None,
         )

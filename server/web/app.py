@@ -50,6 +50,7 @@ DEFAULTS = {
     "INSIGHT_BOUNDARY_RATE": 10.0,  # run_boundary (2-D datasets)
     "INSIGHT_GENERATED_RATE": 10.0,  # run_generated (gan runs: samples, manifold, badges)
     "INSIGHT_ENVIRONMENT_RATE": 30.0,  # run_environment (dqn runs: the episode being played)
+    "INSIGHT_FILTERS_RATE": 4.0,  # run_filters (a layer pre-training as an RBM)
     "INSIGHT_ACTIVATIONS_RATE": 4.0,  # run_activations
     "INSIGHT_HEALTH_RATE": 2.0,  # run_health (gradient norms, badges)
     "INSIGHT_RESULTS_RATE": 1.0,  # run_results (classification)
