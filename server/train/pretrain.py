@@ -70,7 +70,9 @@ class Pretrainer:
         for layer, _ in self.layers:
             self.layer = layer
             linear = t.model.layers[layer]
-            w, bh = linear.weight, linear.bias  # (hidden, visible), (hidden,)
+            # Views of the layer's own weights, outside autograd: updated in place, they are the
+            # layer's (on parameters that require grad each op costs twice as much).
+            w, bh = linear.weight.detach(), linear.bias.detach()  # (hidden, visible), (hidden,)
             data = self.visible(layer)
             bv = torch.zeros(data.shape[1], device=t.device)
             self.visible_bias = bv
