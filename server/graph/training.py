@@ -81,6 +81,8 @@ class Field:
             return 'an object like {"name": "spiral"}'
         if self.type == "environment":
             return 'an object like {"name": "cartpole"}'
+        if self.type == "init":
+            return 'an object like {"run": "RUN_ID"} or {"weights": "UPLOAD_ID"}'
         return _range_words(self)
 
     def to_json(self) -> dict:
@@ -107,7 +109,7 @@ def _accepts(f: Field, v: Any) -> bool:
         return isinstance(v, bool)
     if f.type == "choice":
         return isinstance(v, str) and (v in f.choices or bool(f.pattern and re.match(f.pattern, v)))
-    return isinstance(v, dict)  # "dataset", "environment": server.data, server.envs check inside
+    return isinstance(v, dict)  # "dataset", "environment", "init": checked by their modules
 
 
 def _in_range(f: Field, v: float) -> bool:
@@ -171,12 +173,15 @@ def _optimizer(prefix: str, kinds: tuple[str, ...], doc: str) -> list[Field]:
 
 SUPERVISED, GAN, DQN = ("supervised",), ("gan",), ("dqn",)
 FROM_DATA = ("supervised", "gan")  # the kinds that learn from a dataset
+OBJECTS = ("dataset", "environment", "init")  # fields whose insides other modules check
 FIELDS: tuple[Field, ...] = (
     Field("kind", "choice", "supervised", "How the design learns: supervised (inputs to "
           "targets), gan (a generator against a discriminator) or dqn (a Q-network playing "
           "an environment).", choices=KINDS),
     Field("dataset", "dataset", None, "What to learn from: {\"name\", ...} with the dataset's "
           "own params (GET /api/datasets).", kinds=FROM_DATA),
+    Field("init", "init", None, "Start from these weights instead of fresh ones: {\"run\": "
+          "RUN_ID} (an earlier run's) or {\"weights\": UPLOAD_ID} (imported or uploaded)."),
     Field("environment", "environment", None, "Where the agent acts: {\"name\", \"seed\"} "
           "of one of GET /api/environments.", kinds=DQN),
     Field("gan.loss", "choice", "log", "log: the non-saturating generator loss; least_squares: "
@@ -304,7 +309,7 @@ def resolve_training(section: Any, errors: list[dict]) -> dict:
         err("kind", BY_PATH["kind"].problem(kind))
         kind = BY_PATH["kind"].default
     out = {k: m.default for k, m in GROUPS[""].items()
-           if isinstance(m, Field) and m.type not in ("dataset", "environment")}
+           if isinstance(m, Field) and m.type not in OBJECTS}
     out["kind"] = kind
     values = {"kind": kind}
     members = GROUPS[""]
@@ -322,7 +327,7 @@ def resolve_training(section: Any, errors: list[dict]) -> dict:
                 err(key, problem)
             else:
                 values[key] = value
-            if member.type not in ("dataset", "environment") or not problem:
+            if member.type not in OBJECTS or not problem:
                 out[key] = value
     for key, member in members.items():
         if isinstance(member, str) and kind in kinds_of(key):

@@ -16,6 +16,7 @@ from server.envs import EnvError, EnvInfo, describe_environment
 from server.graph import dqn, gan
 from server.graph.catalog import CATALOG, Param
 from server.graph.fit import check_budget, check_fit
+from server.graph.init import InitError, check_init, init_path, prefixes_of, read_header
 from server.graph.network import Budget, DocumentError, Network, Node, Report
 from server.graph.pretrain import check_pretrain
 from server.graph.reserved import RESERVED_IDS
@@ -94,7 +95,23 @@ def validate(doc: Any, *, budget: Budget | None = None, data_dir=None) -> Report
         check_budget(network, budget, err)
     if kind == "dqn":
         dqn.check_training(network, budget, err)
+    if training.get("init") is not None and order and input_id:
+        _check_init(network, data_dir, err)
     return Report(network, errors)
+
+
+def _check_init(network: Network, data_dir, err) -> None:
+    """training.init names weights that exist (with a data folder) and fit every node."""
+    try:
+        path = init_path(network.training["init"], data_dir)
+        if data_dir is None:
+            return
+        shapes = read_header(path)
+    except InitError as e:
+        err(None, f"training.init.{e.field}" if e.field else "training.init", e.message)
+        return
+    if all(n.shape is not None for n in network.nodes):
+        check_init(network, shapes, prefixes_of(network), err)
 
 
 def _describe_dataset(training: dict, data_dir, err) -> DatasetInfo | None:

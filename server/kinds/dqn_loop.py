@@ -196,7 +196,9 @@ class DqnTrainer(Loop):
         torch.manual_seed(cfg.seed)
         self.env_seed = int(self.env_info.params["seed"])
         self.player = Player(self.env_info, self.env_seed)
-        self.model = build_model(self.network, seed=cfg.seed).to(self.device)
+        self.model = build_model(self.network, seed=cfg.seed)
+        self._init_weights(self.model)
+        self.model = self.model.to(self.device)
         self.target = copy.deepcopy(self.model).eval()
         for p in self.target.parameters():
             p.requires_grad_(False)

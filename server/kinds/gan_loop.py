@@ -136,7 +136,9 @@ class GanTrainer(Loop):
         self.x_train = self._real(data.x_train)
         self.x_val = self._real(data.x_val if len(data.x_val) else data.x_train)
         self.g_network, self.d_network = split(self.network)
-        self.model = build(self.network, seed=cfg.seed).to(self.device)
+        self.model = build(self.network, seed=cfg.seed)
+        self._init_weights(self.model)
+        self.model = self.model.to(self.device)
         self.generator_model, self.discriminator = self.model.generator, self.model.discriminator
         self.d_optimizer = make_optimizer(self.discriminator.parameters(), cfg.optimizer)
         self.g_optimizer = make_optimizer(self.generator_model.parameters(), self.g_opt_spec)

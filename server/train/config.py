@@ -22,6 +22,7 @@ class TrainConfig:
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     log_interval: float = 0.05  # seconds between running-loss points (20 a second at most)
     eval_interval: float = 0.25  # least seconds between validation passes (always at the end)
+    init_weights: str | None = None  # start from this weights file (`train --init-weights`)
 
     @classmethod
     def from_network(cls, network: Network, **overrides) -> TrainConfig:

@@ -137,6 +137,41 @@ class Loop:
         """Steps taken since step0: the ones the run's bounds count."""
         return self.step - self.step0
 
+    def _init_weights(self, model: nn.Module) -> None:
+        """Start from training.init's weights (or --init-weights), if any: every tensor of the
+        model must be there with its shape; a misfit names the node and both shapes."""
+        from server.graph.init import InitError, init_path
+        from server.model.weights import WeightsError, load_weights
+
+        init = self.network.training.get("init")
+        path = self.cfg.init_weights
+        if path is None and init is None:
+            return
+        try:
+            if path is None:
+                from server.data import default_data_dir
+
+                path = init_path(init, self.data_dir or default_data_dir())
+            state = load_weights(path)
+        except (InitError, WeightsError) as e:
+            raise TrainError(f"training.init: {e}") from e
+        own = model.state_dict()
+        for key, tensor in own.items():
+            node = _node_of(key)
+            if key not in state:
+                raise TrainError(f"the init weights hold no {key} for '{node}'; they were "
+                                 "trained for another design")
+            if tuple(state[key].shape) != tuple(tensor.shape):
+                raise TrainError(f"the init weights do not fit '{node}': {key} is "
+                                 f"{list(tensor.shape)} in the design and "
+                                 f"{list(state[key].shape)} in the weights")
+        extra = sorted(set(state) - set(own))
+        if extra:
+            raise TrainError(f"the init weights hold {extra[0]} (node '{_node_of(extra[0])}'), "
+                             "which this design does not have; they were trained for another "
+                             "design")
+        model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
     def total_steps(self) -> int | None:
         """Steps the run will take when bounded, else None."""
         cfg, per_epoch = self.cfg, getattr(self, "steps_per_epoch", None)
@@ -178,6 +213,12 @@ class Loop:
                 "device": getattr(self, "device_name", None)}
 
 
+def _node_of(key: str) -> str:
+    """The node a state_dict key belongs to: 'layers.fc1.weight' -> 'fc1'."""
+    parts = key.split(".")
+    return parts[parts.index("layers") + 1] if "layers" in parts[:-1] else key
+
+
 class Trainer(Loop):
     """Trains one document. Callbacks receive plain dicts; nothing here knows about sockets."""
 
@@ -208,7 +249,9 @@ class Trainer(Loop):
         self.task = "regression" if cfg.task == "reconstruction" else data.info.task
         self.x_train, self.y_train = self._to_device(data.x_train, data.y_train)
         self.x_val, self.y_val = self._to_device(data.x_val, data.y_val)
-        self.model = build_model(self.network, seed=cfg.seed).to(self.device)
+        self.model = build_model(self.network, seed=cfg.seed)
+        self._init_weights(self.model)
+        self.model = self.model.to(self.device)
         self.loss_name = cfg.loss if cfg.loss != "auto" else (
             "cross_entropy" if self.task == "classification" else "mse")
         self.loss_fn = {"cross_entropy": nn.functional.cross_entropy,
