@@ -115,7 +115,7 @@ def cmd_train(args) -> int:
         kind = kind_of(network)
         trainer = kind.trainer(network, data_dir=args.data_dir, control=control,
                                on_point=on_point, epochs=args.epochs, steps=args.steps,
-                               device=args.device)
+                               device=args.device, init_weights=args.init_weights)
         result = trainer.run()
     except TrainError as e:
         bar.close()
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     bound.add_argument("--steps", type=positive, default=None)
     train.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
     train.add_argument("--out", default=None, help="folder for weights and metrics")
+    train.add_argument("--init-weights", default=None, metavar="FILE",
+                       help="start from these weights (safetensors) instead of fresh ones")
     export = doc_command("export", cmd_export, "export to ONNX or PyTorch source")
     export.add_argument("--weights", default=None, help="safetensors (or state_dict) file")
     export.add_argument("--format", choices=("onnx", "pytorch"), default="onnx")
