@@ -1,4 +1,4 @@
-"""The `layerlab` command line: serve, validate, train, export (CONTRACTS.md §2)."""
+"""The `layerlab` command line: serve, validate, train, export, baseline (CONTRACTS.md §2, §7)."""
 
 from __future__ import annotations
 
@@ -210,6 +210,52 @@ def cmd_export(args) -> int:
     return EXIT_OK if result["ok"] else EXIT_FAILED
 
 
+# -- baseline ---------------------------------------------------------------------------------
+
+def cmd_baseline(args) -> int:
+    """layerlab baseline DOC [--trees 100] [--onnx OUT] [--json]."""
+    from tqdm import tqdm
+
+    from server.baseline import BaselineError, check_document, dataset_key
+    from server.baseline.result import json_ready
+    from server.runs.run import design_key
+
+    doc = read_document(args.doc)
+    if isinstance(doc, str):
+        return fail(args, doc)
+    try:
+        network = check_document(doc, data_dir=args.data_dir)
+        from server.baseline.forest import fit_forest  # scikit-learn loads only here
+
+        with tqdm(total=args.trees, desc=f"{network.name}: random forest", unit="tree",
+                  file=sys.stderr, dynamic_ncols=True, disable=args.quiet) as bar:
+            fitted = fit_forest(network, args.trees, data_dir=args.data_dir, jobs=0,
+                                progress=lambda grown: bar.update(grown - bar.n))
+        result = {**fitted.result, "design_key": design_key(doc),
+                  "dataset_key": dataset_key(network)}
+        if args.onnx:
+            from server.baseline.onnx import export_forest
+
+            result["onnx"] = export_forest(fitted, args.onnx)
+    except BaselineError as e:
+        return fail(args, e.message, errors=e.errors)
+    ok = result.get("onnx", {"ok": True})["ok"]
+    if args.json:
+        emit_json({**json_ready(result), "ok": ok})
+    else:
+        figure = (f"val_accuracy {result['val_accuracy']:.4g}" if "val_accuracy" in result
+                  else f"val_loss {result['val_loss']:.4g} ({result['loss']})")
+        print(f"random forest of {result['trees']} trees: {figure} on "
+              f"{result['dataset']['name']} ({result['train_samples']} train / "
+              f"{result['val_samples']} validation examples) in {result['seconds']:.3g} s")
+        if args.onnx:
+            check = result["onnx"]
+            print(f"wrote {check['path']} (opset {check['opset']}, max_abs_diff "
+                  f"{check['max_abs_diff']:.3g}{'' if ok else ', outputs differ'})",
+                  file=sys.stderr)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 # -- serve ------------------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
@@ -275,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, help="the file to write")
     export.add_argument("--check", action="store_true",
                         help="compare ONNX Runtime with PyTorch (rtol 1e-3, atol 1e-5)")
+    baseline = doc_command("baseline", cmd_baseline,
+                           "fit a random forest on the design's own data, to compare with")
+    baseline.add_argument("--trees", type=tree_count, default=100, help="trees in the forest")
+    baseline.add_argument("--onnx", default=None, metavar="OUT",
+                          help="also write the forest as ONNX, checked with ONNX Runtime")
     return parser
 
 
@@ -286,6 +337,20 @@ def positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def tree_count(text: str) -> int:
+    """argparse type: a number of trees (1 to the baseline's most)."""
+    from server.baseline import trees_problem
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    problem = trees_problem(value, label="the number of trees")
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 

@@ -49,6 +49,15 @@ CREATE TABLE IF NOT EXISTS points (
     data TEXT NOT NULL             -- one run_metrics point as JSON
 );
 CREATE INDEX IF NOT EXISTS points_by_run ON points (run_id, seq);
+CREATE TABLE IF NOT EXISTS baselines (
+    design_key TEXT NOT NULL,      -- the graph's hash, as runs.design_key
+    dataset_key TEXT NOT NULL,     -- the dataset spec's hash (server.baseline.dataset_key)
+    trees INTEGER NOT NULL,
+    result TEXT NOT NULL,          -- the baseline JSON, without the boundary's bytes
+    boundary BLOB,                 -- the boundary frame's uint8 data (2-D datasets)
+    created REAL NOT NULL,
+    PRIMARY KEY (design_key, dataset_key)  -- the latest baseline of a design on its data
+);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY,
     client TEXT NOT NULL,          -- the remote address that sent it (per-client quotas)
@@ -294,6 +303,42 @@ class Store:
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
         self.forget_size()
         return gone
+
+    # -- baselines -----------------------------------------------------------------------------
+
+    def save_baseline(self, design_key: str, dataset_key: str, result: dict) -> dict:
+        """Keep a design's random-forest baseline on one dataset, replacing the one before;
+        returns it with `created`."""
+        now = time.time()
+        frame = result.get("boundary")
+        kept = {**result, "created": now}
+        if frame is not None:
+            kept["boundary"] = {k: v for k, v in frame.items() if k != "data"}
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO baselines (design_key, dataset_key, trees, "
+                       "result, boundary, created) VALUES (?, ?, ?, ?, ?, ?)",
+                       (design_key, dataset_key, result["trees"], json.dumps(kept),
+                        frame["data"] if frame is not None else None, now))
+        return {**result, "created": now}
+
+    def baselines(self, design_keys: list[str], dataset_key: str | None = None) -> list[dict]:
+        """The stored baselines of some designs (on one dataset when given), newest first,
+        each with its boundary's bytes."""
+        if not design_keys:
+            return []
+        marks = ", ".join("?" * len(design_keys))
+        where, args = f"design_key IN ({marks})", list(design_keys)
+        if dataset_key is not None:
+            where, args = f"{where} AND dataset_key = ?", [*args, dataset_key]
+        rows = self._read(f"SELECT result, boundary FROM baselines WHERE {where} "
+                          f"ORDER BY created DESC, rowid DESC", tuple(args))
+        out = []
+        for row in rows:
+            result = json.loads(row["result"])
+            if row["boundary"] is not None and "boundary" in result:
+                result["boundary"]["data"] = bytes(row["boundary"])
+            out.append(result)
+        return out
 
     def mark_interrupted(self) -> list[str]:
         """Runs left unfinished by a server that died: mark them failed; returns their ids."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from server.baseline import BaselinePool
 from server.data import default_data_dir, parsing
 from server.kinds import PICTURE_NAMES
 from server.runs import ManagerConfig, RunManager
@@ -68,6 +69,13 @@ DEFAULTS = {
     "EXPORT_WORKERS": 1,  # exports built at once, each in its own spawned process
     "EXPORT_MEMORY_BYTES": 8 * 2**30,  # address space an export process may take (Linux)
     "EXPORT_WAIT_SECONDS": 120.0,  # how long an export waits for its turn before `busy`
+    # Random-forest baselines (server/baseline): each fitted in a spawned process of a pool.
+    "BASELINE_WORKERS": 1,  # baselines fitted at once
+    "BASELINE_SECONDS": 300.0,  # the longest one fit may take, loading its data included
+    "BASELINE_MEMORY_BYTES": 4 * 2**30,  # address space a fitting process may take (Linux)
+    "BASELINE_WAIT_SECONDS": 60.0,  # how long a baseline waits for its turn before `busy`
+    "BASELINE_QUEUE": 8,  # baselines that may wait for a turn; beyond it `busy` at once
+    "BASELINE_THREADS": 1,  # CPU threads one fit uses (scikit-learn's n_jobs)
     "TEMPLATE_FOLDER": None,  # where index.html is; None: the project's templates/
     # Who may reach the server (docs/SECURITY.md). Loopback names are always allowed.
     "ALLOWED_HOSTS": [],  # more Host names ("lab.example", ".example.org"; "*": any, unsafe)
@@ -114,7 +122,10 @@ def build_app(test_config: dict | None = None) -> Flask:
     parsing.configure(config)
     store = Store(data_dir)
     manager = RunManager(store, manager_config(app.config), emit)
-    app.extensions["layerlab"] = Layerlab(data_dir, store, manager)
+    baselines = BaselinePool(config["BASELINE_WORKERS"], config["BASELINE_SECONDS"],
+                             config["BASELINE_MEMORY_BYTES"], config["BASELINE_WAIT_SECONDS"],
+                             config["BASELINE_QUEUE"], config["BASELINE_THREADS"])
+    app.extensions["layerlab"] = Layerlab(data_dir, store, manager, baselines)
     errors.register(app)
     app.register_blueprint(routes.bp)
     app.after_request(security_headers)

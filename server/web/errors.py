@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 STATUS = {
     "bad_request": 400, "invalid_upload": 400, "forbidden": 403, "not_found": 404,
     "method_not_allowed": 405, "conflict": 409, "too_large": 413, "invalid_document": 422,
-    "export_failed": 422, "busy": 429, "internal": 500,
+    "export_failed": 422, "baseline_failed": 422, "busy": 429, "internal": 500,
     "unavailable": 503, "unsupported_media_type": 415, "quota_exceeded": 429, "storage_full": 507,
     "unknown_event": 404,  # Socket.IO only: an event this server does not have
 }

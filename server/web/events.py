@@ -19,7 +19,7 @@ from server.graph import validate
 from server.graph.kinds import STEP_NAMES
 from server.graph.training import live_hparams
 from server.runs import ACTIONS
-from server.web import socketio
+from server.web import baseline, socketio
 from server.web.errors import ApiError, api_error, bad_request
 from server.web.parse import RESERVED, Invalid, check_document, check_json
 from server.web.services import lab
@@ -69,6 +69,21 @@ def on_train(doc):
     run_id, token, key = lab().manager.submit(doc, join_room, request.sid,
                                               address=request.remote_addr)
     return {"ok": True, "run_id": run_id, "token": token, "design_key": key}
+
+
+@handler("baseline")
+def on_baseline(payload):
+    """A random forest on a document's own data (the document, or {document, trees}), stored
+    with the design; the sender gets baseline_progress as it grows."""
+    if isinstance(payload, dict) and "format" not in payload and "document" in payload:
+        msg = fields(payload, "baseline", document=dict, trees=Optional(int))
+        doc, trees = msg["document"], msg.get("trees", baseline.DEFAULT_TREES)
+    else:
+        doc, trees = payload, baseline.DEFAULT_TREES
+    doc = check_document(doc, current_app.config["MAX_DOCUMENT_BYTES"])
+    sid = request.sid
+    return baseline.fit(doc, trees, lambda grown: socketio.emit("baseline_progress", grown,
+                                                                to=sid))
 
 
 @handler("control")
@@ -224,7 +239,8 @@ class Optional:
 
 RunId = "run id"  # a required string that looks like a run id
 Token = "token"  # a run's secret: optional, and any value that is not it is refused (forbidden)
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+              dict: "a JSON object"}
 
 
 def fields(message, event: str, **spec) -> dict:

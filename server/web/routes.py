@@ -1,4 +1,5 @@
-"""HTTP routes (CONTRACTS.md §3): pages, catalogs, designs, uploads, runs and exports."""
+"""HTTP routes (CONTRACTS.md §3, §7): pages, catalogs, designs, uploads, runs, exports and
+baselines."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask import send_file as flask_send_file
 
+from server.baseline.result import json_ready
 from server.data import dataset_catalog, save_upload
 from server.envs import env_catalog
 from server.graph import catalog_json, validate
@@ -20,7 +22,7 @@ from server.graph.training import training_json
 from server.runs import RunError
 from server.runs.artifacts import Artifact, check_header, export_document, run_onnx, run_weights
 from server.runs.run import hash_token, token_matches
-from server.web import previews
+from server.web import baseline, previews
 from server.web.errors import ApiError, bad_request, check_network
 from server.web.parse import body_document
 from server.web.services import lab
@@ -206,7 +208,8 @@ def list_runs():
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_LISTED:
         raise ApiError("bad_request", f"limit must be a whole number from 1 to {MAX_LISTED}; "
                        f"got {limit!r}"[:300], [{"field": "limit", "message": "out of range"}])
-    return jsonify(lab().store.list_runs(request.args.get("design_key"), int(limit)))
+    runs = lab().store.list_runs(request.args.get("design_key"), int(limit))
+    return jsonify(baseline.with_baselines(runs))
 
 
 @bp.get("/api/runs/<run_id>")
@@ -247,6 +250,25 @@ def export():
     if fmt not in FORMATS:
         raise bad_request(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     return send(export_document(body_document(), fmt, lab().data_dir))
+
+
+@bp.post("/api/baseline")
+def fit_baseline():
+    """A random forest on the posted document's own data (`?trees=N`, 1-1000, default 100),
+    stored with the design; the baseline JSON, its boundary's bytes as base64."""
+    trees = request.args.get("trees", str(baseline.DEFAULT_TREES))
+    count = int(trees) if re.fullmatch(r"[0-9]{1,6}", trees) else trees
+    return jsonify(json_ready(baseline.fit(body_document(), count)))
+
+
+@bp.get("/api/baseline")
+def stored_baselines():
+    """A design's stored baselines, newest first: `?design_key=KEY[&dataset_key=KEY]`."""
+    design = request.args.get("design_key")
+    if design is None:
+        raise ApiError("bad_request", "name the design: GET /api/baseline?design_key=KEY (the "
+                       "design_key of its runs)", [{"field": "design_key", "message": "missing"}])
+    return jsonify(baseline.stored(design, request.args.get("dataset_key")))
 
 
 # -- helpers ------------------------------------------------------------------------------------

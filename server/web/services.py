@@ -1,4 +1,5 @@
-"""What routes and events share: the data folder, the store and the run manager."""
+"""What routes and events share: the data folder, the store, the run manager and the baseline
+pool."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from server.baseline import BaselinePool
 from server.runs import RunManager
 from server.runs.artifacts import EXPORTS
 from server.store import Store
@@ -19,11 +21,13 @@ class Layerlab:
     data_dir: Path
     store: Store
     manager: RunManager
+    baselines: BaselinePool  # random-forest baselines, fitted in spawned processes
 
     def close(self) -> None:
         """Stop every run (recorded as stopped), end the workers, close the database."""
         self.manager.shutdown()
         EXPORTS.shutdown()
+        self.baselines.shutdown()
         self.store.close()
 
 
