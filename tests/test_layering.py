@@ -31,11 +31,15 @@ FORBIDDEN = {
     # A training kind (its loop, pictures and exports) sits above those and below the runs.
     "kinds": {"runs", "web", "store"},
     "runs": {"web"},
+    # The environments' catalog is data beside the datasets'; the baseline uses the data and
+    # the design's checks, below the runs and the web.
+    "envs": {"model", "train", "insight", "runs", "web", "export", "store", "kinds"},
+    "baseline": {"train", "insight", "runs", "web", "kinds"},
 }
-# graph is pure: besides itself it may use only the dataset metadata.
-GRAPH_MAY_IMPORT = ("server.graph", "server.data.catalog", "server.data.errors")
+# graph is pure: besides itself it may use only the dataset and environment metadata.
+GRAPH_MAY_IMPORT = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")
 # Modules that must stay free of torch: graph, and the metadata that graph imports.
-TORCH_FREE = ("server.graph", "server.data.catalog", "server.data.errors")
+TORCH_FREE = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")
 
 
 def module_name(path: Path) -> str:
