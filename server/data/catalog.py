@@ -155,6 +155,24 @@ DATASETS: dict[str, DatasetMeta] = {m.name: m for m in (
                        "or at most 20 distinct whole numbers, else regression.",
                        choices=("auto", "classification", "regression")),
                  _val(0.2), SEED)),
+    DatasetMeta("images", "Uploaded images", "classification", "upload",
+                "Your own images: an uploaded zip of class_name/*.png|jpg folders (ImageFolder's "
+                "layout), decoded at the size and channels chosen.",
+                (Param("upload", "str", None, "The id returned by the upload.", required=True),
+                 Param("size", "shape", [28, 28], "[height, width] every image is resized to.",
+                       4, 256),
+                 Param("channels", "choice", 1, "1: greyscale; 3: colour (RGB).",
+                       choices=(1, 3)),
+                 _val(0.2), SEED), target_shape=()),
+    DatasetMeta("text", "Uploaded text", "classification", "upload",
+                "Your own UTF-8 text: predict the next character from the seq_len before it; "
+                "the classes are the characters the text uses.",
+                (Param("upload", "str", None, "The id returned by the upload.", required=True),
+                 Param("seq_len", "int", 64, "Characters the network reads before predicting "
+                       "the next.", 4, 256),
+                 _samples(10_000, 100, MAX_SAMPLES),
+                 _val(0.1, "Fraction of windows held out for validation, taken from the end "
+                      "of the text."), SEED), target_shape=()),
     DatasetMeta("mnist", "MNIST", "classification", "download",
                 "70,000 28x28 handwritten digits; downloaded and cached on first use.",
                 (MNIST_SAMPLES, MNIST_VAL, SEED), input_shape=(1, 28, 28), num_classes=10,
@@ -218,8 +236,12 @@ def _check(p: Param, value: Any, dataset: str) -> Any:
     elif p.type == "str":
         if not isinstance(value, str) or not value:
             raise DatasetError(f"{p.name} must be a non-empty string (got {value!r})", p.name)
-    elif p.type == "choice" and value not in (p.choices or ()):
-        raise DatasetError(f"{p.name} must be one of {', '.join(p.choices or ())} "
+    elif p.type == "shape":  # images' size: [H, W]
+        from .imagezip import check_size
+
+        return check_size(value)
+    elif p.type == "choice" and (value not in (p.choices or ()) or isinstance(value, bool)):
+        raise DatasetError(f"{p.name} must be one of {', '.join(map(str, p.choices or ()))} "
                            f"(got {value!r})", p.name)
     if p.min is not None and p.max is not None and not p.min <= value <= p.max:
         raise DatasetError(f"{p.name} must be between {_fmt(p.min)} and {_fmt(p.max)} for "
@@ -267,13 +289,41 @@ def resolve(spec: Any) -> tuple[DatasetMeta, dict]:
     return meta, params
 
 
+def _upload_id(value: Any) -> str:
+    from .csvfile import UPLOAD_ID
+
+    if not isinstance(value, str) or not UPLOAD_ID.match(value):
+        raise DatasetError(f"upload id must match [A-Za-z0-9_-]{{1,64}} (got {value!r})",
+                           "upload")
+    return value
+
+
 def describe(spec: Any, data_dir: str | os.PathLike | None = None) -> DatasetInfo:
     """Resolve a dataset spec to its DatasetInfo cheaply (no data generated or downloaded)."""
     meta, params = resolve(spec)
     task, input_shape = meta.task, meta.input_shape
     num_classes, target_shape = meta.num_classes, meta.target_shape
     classes = list(meta.classes) if meta.classes else None
-    if meta.kind == "upload":
+    if meta.name == "images":
+        from .imagezip import inspect_zip
+
+        upload = _upload_id(params["upload"])
+        summary = inspect_zip(data_dir if data_dir is not None else default_data_dir(), upload)
+        classes = [c["name"] for c in summary["classes"]]
+        num_classes = len(classes)
+        input_shape = (params["channels"], *params["size"])
+        n = summary["images"]
+    elif meta.name == "text":
+        from .textfile import inspect_text, split_point
+
+        upload = _upload_id(params["upload"])
+        summary = inspect_text(data_dir if data_dir is not None else default_data_dir(), upload)
+        split_point(summary["characters"], params["seq_len"], params["val_fraction"])
+        classes = list(summary["vocab"])
+        num_classes = len(classes)
+        input_shape = (params["seq_len"],)
+        n = params["samples"]
+    elif meta.kind == "upload":
         from .csvfile import describe_upload
 
         table = describe_upload(data_dir if data_dir is not None else default_data_dir(),

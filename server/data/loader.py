@@ -93,6 +93,16 @@ def load_dataset(spec: Any, data_dir: str | os.PathLike | None = None,
     rng = np.random.default_rng(p["seed"])
     if name == "csv":
         return Dataset(*_csv(info, data_dir, rng), info=info)
+    if name == "images":
+        from .imagezip import load_images
+
+        x, y = load_images(data_dir, p["upload"], p["size"], p["channels"])
+        return Dataset(*split(x, y, info.val_size or 0, rng), info=info)
+    if name == "text":
+        from .textfile import load_text
+
+        return Dataset(*load_text(data_dir, p["upload"], p["seq_len"], info.train_size or 0,
+                                  info.val_size or 0, p["val_fraction"], rng), info=info)
     if name in ("mnist", "fashion_mnist"):
         from .downloads import load_idx_set
 

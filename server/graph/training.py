@@ -181,7 +181,8 @@ FIELDS: tuple[Field, ...] = (
     Field("dataset", "dataset", None, "What to learn from: {\"name\", ...} with the dataset's "
           "own params (GET /api/datasets).", kinds=FROM_DATA),
     Field("init", "init", None, "Start from these weights instead of fresh ones: {\"run\": "
-          "RUN_ID} (an earlier run's) or {\"weights\": UPLOAD_ID} (imported or uploaded)."),
+          "RUN_ID} (an earlier run's) or {\"weights\": UPLOAD_ID} (imported or uploaded); "
+          "null: fresh weights.", nullable=True),
     Field("environment", "environment", None, "Where the agent acts: {\"name\", \"seed\"} "
           "of one of GET /api/environments.", kinds=DQN),
     Field("gan.loss", "choice", "log", "log: the non-saturating generator loss; least_squares: "

@@ -29,7 +29,7 @@ MODULES = {"supervised": "server.kinds.supervised", "gan": "server.kinds.gan",
            "dqn": "server.kinds.dqn"}
 # Every picture any kind makes (run_<name> events), for the server's INSIGHT_<NAME>_RATE settings.
 PICTURE_NAMES = ("boundary", "generated", "environment", "activations", "health", "results",
-                 "weights", "filters")
+                 "weights", "filters", "text")
 
 
 def kind(name: str) -> ModuleType:

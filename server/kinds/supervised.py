@@ -100,10 +100,23 @@ def filters(insight) -> dict | None:
     return {"layer": layer, "units": units, "frame": quantize(w[:64].reshape(-1, h, wd))}
 
 
+def text(insight) -> dict | None:
+    """run_text fields on a text dataset: prompt, samples (greedy, sampled), temperature."""
+    trainer = insight.trainer
+    if trainer.dataset.info.name != "text":
+        return None
+    writer = getattr(trainer, "text_writer", None)
+    if writer is None:
+        from server.insight.text import TextWriter
+
+        writer = trainer.text_writer = TextWriter(trainer)
+    return writer.frame()
+
+
 PICTURES = {
     "boundary": (10.0, boundary), "activations": (4.0, activations), "health": (2.0, health),
     "results": (1.0, lambda insight: insight.results()), "weights": (1.0, weights),
-    "filters": (4.0, filters),
+    "filters": (4.0, filters), "text": (1.0, text),
 }
 
 

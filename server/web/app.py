@@ -33,7 +33,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 DEFAULTS = {
     "DATA_DIR": None,  # designs, runs, weights, uploads; None: $LAYERLAB_DATA_DIR or ~/.layerlab
     "MAX_DOCUMENT_BYTES": 4 * 2**20,  # largest network document, over HTTP and Socket.IO
-    "MAX_UPLOAD_BYTES": 20 * 2**20,  # largest CSV upload
+    "MAX_UPLOAD_BYTES": 20 * 2**20,  # largest CSV or text upload
+    "MAX_IMAGE_UPLOAD_BYTES": 100 * 2**20,  # largest zip of image folders
     "MAX_CONCURRENT_RUNS": None,  # runs training at once; None: the number of GPUs, or 2 on CPU
     "MAX_QUEUED_RUNS": 100,  # runs that may wait for a worker; beyond it `train` is refused
     "MAX_RUNS_PER_CLIENT": 4,  # runs one connection may have queued or training (0: no limit)
@@ -52,6 +53,7 @@ DEFAULTS = {
     "INSIGHT_GENERATED_RATE": 10.0,  # run_generated (gan runs: samples, manifold, badges)
     "INSIGHT_ENVIRONMENT_RATE": 30.0,  # run_environment (dqn runs: the episode being played)
     "INSIGHT_FILTERS_RATE": 4.0,  # run_filters (a layer pre-training as an RBM)
+    "INSIGHT_TEXT_RATE": 1.0,  # run_text (text datasets: what the network writes)
     "INSIGHT_ACTIVATIONS_RATE": 4.0,  # run_activations
     "INSIGHT_HEALTH_RATE": 2.0,  # run_health (gradient norms, badges)
     "INSIGHT_RESULTS_RATE": 1.0,  # run_results (classification)

@@ -15,6 +15,7 @@ from server.data import DATASETS, DatasetError, describe, load_dataset
 from server.web.errors import ApiError
 
 MAX_POINTS, MAX_IMAGES, MAX_SERIES = 500, 16, 4
+MAX_CLASS_IMAGES = 96  # an image upload's preview: up to 8 a class, this many in all
 
 
 def dataset_preview(name: str, args: dict, data_dir: Path) -> dict:
@@ -47,6 +48,11 @@ def query_spec(meta, args: dict) -> tuple[dict, int]:
         elif key not in params:
             raise _bad(key, f"{meta.name} does not take {key!r}; it takes: "
                        f"{', '.join(params) or 'nothing'}")
+        elif params[key].type == "shape":
+            parts = raw.replace("x", ",").split(",")
+            spec[key] = [_number(key, part.strip(), int) for part in parts]
+        elif params[key].type == "choice" and all(isinstance(c, int) for c in params[key].choices):
+            spec[key] = _number(key, raw, int)
         elif params[key].type in ("int", "float"):
             spec[key] = _number(key, raw, int if params[key].type == "int" else float)
         else:
@@ -70,14 +76,22 @@ def make_preview(spec: dict, data_dir: Path, limit: int) -> dict:
     """The preview of a checked spec (loads the data)."""
     if spec["name"] == "csv":
         return table(spec, data_dir)
+    if spec["name"] == "text":
+        return text(spec, data_dir)
     data = load_dataset(spec, data_dir)
     info, x, y = data.info, data.x_train, data.y_train
+    if spec["name"] == "images":  # a grid: a row of examples per class
+        from server.data.imagezip import preview_indices
+
+        pick = preview_indices(y, len(info.classes or ()))[:MAX_CLASS_IMAGES]
+        x, y = x[pick], y[pick]
+        limit = len(pick)
     if info.extent is not None and tuple(info.input_shape) == (2,):
         n = min(limit, MAX_POINTS)
         return {"kind": "points", "x": _round(x[:n]), "y": _targets(y[:n]),
                 "extent": list(info.extent), "task": info.task, "input_shape": [2]}
     if len(info.input_shape) == 3:
-        n = min(limit, MAX_IMAGES)
+        n = limit if spec["name"] == "images" else min(limit, MAX_IMAGES)
         return {"kind": "images", "shape": list(info.input_shape),
                 "images": _round(x[:n].reshape(len(x[:n]), -1)), "labels": _targets(y[:n]),
                 "classes": info.classes, "task": info.task}
@@ -96,6 +110,17 @@ def table(spec: dict, data_dir: Path) -> dict:
     return {"kind": "table", "columns": summary["columns"], "rows": summary["rows"],
             "preview": summary["preview"], "target": spec["target"], "task": info.task,
             "classes": info.classes, "input_shape": list(info.input_shape)}
+
+
+def text(spec: dict, data_dir: Path) -> dict:
+    """An uploaded text: its opening, length and vocabulary."""
+    from server.data.textfile import inspect_text
+
+    info = describe(spec, data_dir)
+    summary = inspect_text(data_dir, spec["upload"])
+    return {"kind": "text", "preview": summary["preview"], "characters": summary["characters"],
+            "vocab": summary["vocab"], "task": info.task, "classes": info.classes,
+            "input_shape": list(info.input_shape)}
 
 
 def _round(a) -> list:

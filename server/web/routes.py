@@ -16,8 +16,11 @@ from flask import send_file as flask_send_file
 
 from server.baseline.result import json_ready
 from server.data import dataset_catalog, save_upload
+from server.data.imagezip import is_zip, save_zip
+from server.data.textfile import save_text
 from server.envs import env_catalog
 from server.graph import catalog_json, validate
+from server.graph.init import EXAMPLE_PREFIX, example_weights_path
 from server.graph.training import training_json
 from server.runs import RunError
 from server.runs.artifacts import Artifact, check_header, export_document, run_onnx, run_weights
@@ -105,8 +108,12 @@ def load_examples() -> list[dict]:
     for path in sorted(EXAMPLES.glob("*.layerlab.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         kind = (doc.get("training") or {}).get("kind", "supervised")
-        out.append({"id": path.name.removesuffix(".layerlab.json"), "name": doc.get("name"),
-                    "description": doc.get("description", ""), "kind": kind, "document": doc})
+        example_id = path.name.removesuffix(".layerlab.json")
+        trained = example_weights_path(example_id).is_file()
+        out.append({"id": example_id, "name": doc.get("name"),
+                    "description": doc.get("description", ""), "kind": kind, "document": doc,
+                    # training.init's {"weights": ...} for its shipped trained weights, if any
+                    "weights": f"{EXAMPLE_PREFIX}{example_id}" if trained else None})
     return sorted(out, key=lambda e: e["kind"] != "supervised")  # stable: names stay sorted
 
 
@@ -169,9 +176,12 @@ def delete_design(design_id: str):
 
 @bp.post("/api/uploads")
 def upload():
-    """A CSV table as multipart field `file`; returns its upload id, columns and preview."""
+    """A file as multipart field `file`: a CSV table, a zip of image class folders or a UTF-8
+    text (by form field `kind`, else by its name and first bytes); returns its upload id and
+    what it holds (columns and preview; classes and counts; characters and vocabulary)."""
     config = current_app.config
-    request.max_content_length = config["MAX_UPLOAD_BYTES"] + 2**16
+    request.max_content_length = max(config["MAX_UPLOAD_BYTES"],
+                                     config["MAX_IMAGE_UPLOAD_BYTES"]) + 2**16
     if request.mimetype != "multipart/form-data":
         raise ApiError("unsupported_media_type", "send the CSV file as multipart/form-data "
                        f"(field 'file'), not {request.mimetype or 'no Content-Type'}")
@@ -191,11 +201,36 @@ def upload():
         raise quota(f"{client}'s uploads would pass "
                     f"{config['MAX_UPLOAD_BYTES_PER_CLIENT'] / 2**20:.0f} MiB together",
                     "MAX_UPLOAD_BYTES_PER_CLIENT")
-    summary = save_upload(lab().data_dir, file.filename or "upload.csv", raw,
-                          max_bytes=config["MAX_UPLOAD_BYTES"])
+    kind = upload_kind(request.form.get("kind"), file.filename or "", raw)
+    if kind == "images":
+        summary = save_zip(lab().data_dir, file.filename or "images.zip", raw,
+                           max_bytes=config["MAX_IMAGE_UPLOAD_BYTES"])
+    elif kind == "text":
+        summary = save_text(lab().data_dir, file.filename or "text.txt", raw,
+                            max_bytes=config["MAX_UPLOAD_BYTES"])
+    else:
+        summary = {**save_upload(lab().data_dir, file.filename or "upload.csv", raw,
+                                 max_bytes=config["MAX_UPLOAD_BYTES"]), "kind": "csv"}
     store.add_upload(summary["upload_id"], client, len(raw))
     store.forget_size()
     return jsonify(summary), 201
+
+
+UPLOAD_KINDS = ("csv", "images", "text")
+
+
+def upload_kind(asked: str | None, filename: str, raw: bytes) -> str:
+    """What an upload is: as asked, else a zip by its bytes, a text by its name, else CSV."""
+    if asked:
+        if asked not in UPLOAD_KINDS:
+            raise ApiError("bad_request", f"kind must be one of {', '.join(UPLOAD_KINDS)}; got "
+                           f"{asked!r}"[:300], [{"field": "kind", "message": "unknown kind"}])
+        return asked
+    if is_zip(raw) or filename.lower().endswith(".zip"):
+        return "images"
+    if filename.lower().endswith((".txt", ".md", ".text")):
+        return "text"
+    return "csv"
 
 
 # -- runs and exports ---------------------------------------------------------------------------
