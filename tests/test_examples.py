@@ -27,6 +27,13 @@ BARS = {
     "gan_spiral": ("mmd_ratio", "<=", 0.7),
     "gan_digits": ("mmd_ratio", "<=", 0.2),
     "gan_mnist": ("mmd_ratio", "<=", 0.3),  # trained only where MNIST is downloaded
+    # dqn templates: the mean return of the last 20 episodes (trained), or of the greedy policy
+    # over seeded episodes (shipped weights).
+    "dqn_cartpole": ("mean_return", ">=", 150.0),
+    "dqn_frozen_lake": ("mean_return", ">=", 0.7),
+    "dqn_cliff_walking": ("mean_return", ">=", -40.0),
+    "dqn_acrobot": ("mean_return", ">=", -150.0),
+    "dqn_mountain_car": ("mean_return", ">=", -195.0),
 }
 
 
@@ -65,3 +72,64 @@ def test_example_trains_to_its_bar_and_exports(name, tmp_path):
     exported = export_onnx(module, target, tmp_path / f"{name}.onnx", check=True,
                            input_name=input_name)
     assert exported.ok and exported.max_abs_diff is not None
+
+
+# -- the trained weights that ship with them (scripts/train_examples.py) ------------------------
+
+def shipped(name: str) -> bool:
+    doc = json.loads((EXAMPLES / f"{name}.layerlab.json").read_text())
+    data = (doc["training"].get("dataset") or {}).get("name")
+    return data not in ("mnist", "fashion_mnist") or downloaded(data)
+
+
+def greedy_return(network, model, episodes: int = 5) -> float:
+    """The mean return of the Q-network's greedy policy over a few seeded episodes."""
+    import torch
+
+    from server.envs import make_env
+
+    env, total = make_env(network.dataset), 0.0
+    discrete = network.dataset.meta.observation == "discrete"
+    size = network.dataset.input_shape[0]
+    model.eval()
+    for seed in range(episodes):
+        obs, _ = env.reset(seed=1000 + seed)
+        done = False
+        while not done:
+            x = torch.eye(size)[int(obs)] if discrete else torch.as_tensor(obs, dtype=torch.float32)
+            with torch.no_grad():
+                action = int(model(x[None])[0].argmax())
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+    return total / episodes
+
+
+@pytest.mark.parametrize("name", sorted(n for n in BARS if shipped(n)))
+def test_shipped_weights_fit_and_reach_the_bar_at_once(name, client):
+    from server.graph.init import example_weights_path
+    from server.model import load_weights
+
+    listed = {e["id"]: e for e in client.get("/api/examples").get_json()}
+    assert listed[name]["weights"] == f"example-{name}"
+    doc = json.loads((EXAMPLES / f"{name}.layerlab.json").read_text())
+    doc["training"]["init"] = {"weights": f"example-{name}"}
+    network = parse_document(doc, data_dir=client.application.config["DATA_DIR"])
+    kind = kind_of(network)
+    state = load_weights(example_weights_path(name))
+    metric, op, bar = BARS[name]
+    if network.training["kind"] == "dqn":
+        model = kind.build(network)
+        model.load_state_dict(state, strict=True)
+        value = greedy_return(network, model)
+    else:
+        trainer = kind.trainer(network, device="cpu")
+        trainer.setup()  # loads the shipped weights through training.init
+        if metric == "mmd_ratio":
+            fresh = kind.trainer(parse_document({**doc, "training": {
+                k: v for k, v in doc["training"].items() if k != "init"}}), device="cpu")
+            fresh.setup()
+            value = trainer.measure_mmd() / fresh.mmd_initial
+        else:
+            value = trainer.evaluate()[metric]
+    assert (value >= bar) if op == ">=" else (value <= bar), f"{name}: {metric} {value}"

@@ -21,6 +21,10 @@ from server.graph.rules import fmt, show
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")  # state, not parameters
 MAX_HEADER = 100 * 2**20  # a safetensors header past this is not one a design could fit
+# Trained weights shipped with the examples (scripts/train_examples.py writes them), reached as
+# the uploads "example-<example id>", which no real upload id (hex) can be.
+EXAMPLE_WEIGHTS = Path(__file__).resolve().parents[1] / "examples" / "weights"
+EXAMPLE_PREFIX = "example-"
 
 
 class InitError(ValueError):
@@ -32,8 +36,15 @@ class InitError(ValueError):
 
 
 def weights_upload_path(data_dir, upload_id: str) -> Path:
-    """Where an uploaded weights file lives."""
+    """Where an uploaded weights file lives (an example's trained weights: where they ship)."""
+    if upload_id.startswith(EXAMPLE_PREFIX):
+        return example_weights_path(upload_id[len(EXAMPLE_PREFIX):])
     return Path(data_dir) / "uploads" / f"{upload_id}.safetensors"
+
+
+def example_weights_path(example_id: str) -> Path:
+    """The trained weights shipped for an example design."""
+    return EXAMPLE_WEIGHTS / f"{example_id}.safetensors"
 
 
 def run_weights_path(data_dir, run_id: str) -> Path:
