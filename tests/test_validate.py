@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = sorted((ROOT / "tests" / "graphs" / "bad").glob("*.json"))
 VALID = sorted((ROOT / "server" / "examples").glob("*.layerlab.json")) + sorted(
     (ROOT / "tests" / "graphs").glob("*.json"))
-REPORT_KEYS = {"ok", "shapes", "params", "total_params", "errors"}
+REPORT_KEYS = {"ok", "shapes", "params", "total_params", "macs", "total_macs", "activations",
+               "errors"}
 
 
 def load(path: Path):

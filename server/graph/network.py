@@ -75,15 +75,22 @@ class Report:
         return not self.errors
 
     def to_json(self) -> dict:
-        """{ok, shapes, params, total_params, errors}."""
+        """{ok, shapes, params, total_params, macs, total_macs, activations, errors}."""
+        from server.graph.flops import activation_bytes, macs
+
         nodes = self.network.nodes if self.network else []
-        shapes = {n.id: list(n.shape) for n in nodes if n.shape is not None}
-        params = {n.id: n.n_params for n in nodes if n.shape is not None}
+        shaped = [n for n in nodes if n.shape is not None]
+        shapes = {n.id: list(n.shape) for n in shaped}
+        params = {n.id: n.n_params for n in shaped}
+        cost = {n.id: macs(n) for n in shaped}
         return {
             "ok": self.ok,
             "shapes": shapes,
             "params": params,
             "total_params": sum(params.values()),
+            "macs": cost,
+            "total_macs": sum(cost.values()),
+            "activations": {n.id: activation_bytes(n) for n in shaped},
             "errors": self.errors,
         }
 
