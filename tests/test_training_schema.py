@@ -191,7 +191,7 @@ def test_resolved_sections_keep_their_keys_and_add_kind_and_a_gans_game():
     out = resolve_training({"optimizer": {"name": "sgd", "momentum": 0.9}}, errors)
     assert not errors
     assert set(out) == {"kind", "task", "loss", "batch_size", "epochs", "steps", "episodes",
-                        "seed", "device", "optimizer", "pretrain"}
+                        "seed", "device", "precision", "optimizer", "pretrain"}
     assert out["pretrain"] == {"method": "none"}
     assert out["kind"] == "supervised" and out["epochs"] is None and out["steps"] is None
     assert out["optimizer"] == {"name": "sgd", "lr": 0.1, "weight_decay": 0.0, "grad_clip": None,

@@ -18,6 +18,7 @@ from server.graph.rules import show
 KINDS = tuple(SPECS)  # every `training.kind`, the default first
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01, "adagrad": 0.05, "rmsprop": 0.01}
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # training.precision
 MAX_COUNT = 100_000_000  # most epochs or steps a run may ask for
 MAX_SEED = 2**53  # a seed JavaScript can hold exactly, as every document number must be
 
@@ -240,6 +241,9 @@ FIELDS: tuple[Field, ...] = (
     Field("device", "choice", "auto", "auto uses the GPU when the server has one; cuda:N picks "
           "one of several.", choices=("auto", "cpu", "cuda"), pattern=r"^(cuda:\d{1,2}|mps)$",
           expect="auto, cpu, cuda or cuda:N"),
+    Field("precision", "choice", "auto", "auto: bf16 on a GPU that has it, else fp32; bf16 or "
+          "fp16 (with a grad scaler) run matmuls and convolutions in half precision; weights "
+          "and exports stay fp32.", choices=PRECISIONS, kinds=SUPERVISED),
     Field("seed", "int", 0, "Seeds weights, shuffling and dropout: the same seed repeats a run.",
           min=0, max=MAX_SEED),
 )

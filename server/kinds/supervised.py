@@ -21,9 +21,12 @@ def build(network, seed: int | None = None):
 
 
 def summary(result) -> dict:
-    """Final losses and accuracy (and each pre-trained layer's reconstruction error)."""
+    """Final losses and accuracy, the precision it computed in, whether its step was a CUDA
+    graph (on a GPU), and each pre-trained layer's reconstruction error."""
     out = {"train_loss": result.train_loss, "val_loss": result.val_loss,
-           "val_accuracy": result.val_accuracy}
+           "val_accuracy": result.val_accuracy, "precision": result.precision}
+    if result.cuda_graphs is not None:
+        out["cuda_graphs"] = result.cuda_graphs
     if result.pretrain is not None:
         out["pretrain"] = result.pretrain
     return out

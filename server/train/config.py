@@ -20,6 +20,8 @@ class TrainConfig:
     steps: int | None = None  # or after this many optimizer steps
     seed: int = 0  # seeds weights, shuffling and dropout: a rehearsed run repeats exactly on CPU
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16
+    cuda_graphs: bool = True  # replay the step as a CUDA graph where it can be captured
     log_interval: float = 0.05  # seconds between running-loss points (20 a second at most)
     eval_interval: float = 0.25  # least seconds between validation passes (always at the end)
     init_weights: str | None = None  # start from this weights file (`train --init-weights`)
@@ -32,6 +34,7 @@ class TrainConfig:
             dataset=t.get("dataset"), task=t["task"], loss=t["loss"],
             optimizer=dict(t["optimizer"]), batch_size=t["batch_size"], epochs=t["epochs"],
             steps=t["steps"], seed=t["seed"], device=t["device"],
+            precision=t.get("precision", "auto"),
         )
         for key, value in overrides.items():
             if value is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -17,6 +17,13 @@ from server.model import LayerlabModel, build_model
 from server.train.config import TrainConfig
 from server.train.control import Control
 from server.train.gradients import gradient_norms, parameter_groups
+from server.train.graphs import CAPTURABLE, CudaBackend, GraphStep, eager_reason
+from server.train.precision import (
+    PrecisionError,
+    prepare_device,
+    resolve_precision,
+    wants_channels_last,
+)
 
 
 class TrainError(Exception):
@@ -49,15 +56,17 @@ OPTIMIZERS: dict[str, Callable] = {
 FUSED = {"sgd", "adam", "adamw", "adagrad"}  # PyTorch has fused kernels for these
 
 
-def make_optimizer(params, opt: dict) -> torch.optim.Optimizer:
-    """The optimizer, fused where PyTorch supports it (one kernel per step, not one per tensor)."""
+def make_optimizer(params, opt: dict, capturable: bool = False) -> torch.optim.Optimizer:
+    """The optimizer, fused where PyTorch supports it (one kernel per step, not one per tensor);
+    `capturable` keeps its step count on the GPU, as a CUDA graph of its step needs."""
     params = list(params)
+    kw = {"capturable": True} if capturable and opt["name"] in CAPTURABLE else {}
     if opt["name"] in FUSED:
         try:
-            return OPTIMIZERS[opt["name"]](params, opt, fused=True)
+            return OPTIMIZERS[opt["name"]](params, opt, fused=True, **kw)
         except (RuntimeError, TypeError, ValueError):
             pass  # this device or build has no fused kernel: use the default one
-    return OPTIMIZERS[opt["name"]](params, opt)
+    return OPTIMIZERS[opt["name"]](params, opt, **kw)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -100,6 +109,8 @@ class TrainResult:
     model: LayerlabModel
     history: list[dict] = field(default_factory=list)
     pretrain: dict | None = None  # each pre-trained layer's final reconstruction error
+    precision: str = "fp32"  # what it computed in: fp32 | bf16 | fp16
+    cuda_graphs: str | None = None  # "on", or why its step was not a CUDA graph (None: n/a)
 
 
 class Loop:
@@ -116,15 +127,19 @@ class Loop:
             self.setup()
             return self._loop()
         except torch.cuda.OutOfMemoryError as e:
-            raise TrainError(f"the GPU ran out of memory at step {self.step} (batch size "
-                             f"{self.cfg.batch_size}); lower the batch size or the layer sizes"
-                             ) from e
+            half = getattr(self, "precision", None)
+            hint = ("" if half is None or half.name != "fp32"
+                    else ", or train in bf16 (training.precision)")
+            raise TrainError(f"{getattr(self, 'device_name', None) or 'the GPU'} ran out of "
+                             f"memory at step {self.step} (batch size {self.cfg.batch_size}); "
+                             f"lower the batch size or the layer sizes{hint}") from e
 
     def _load(self):
         """The run's device and seed set, and its dataset loaded (setup's shared first part)."""
         if self.cfg.dataset is None:
             raise TrainError("choose a dataset in training.dataset before training")
         self.device = resolve_device(self.cfg.device)
+        prepare_device(self.device)
         torch.manual_seed(self.cfg.seed)
         self.dataset = load_dataset(self.cfg.dataset, self.data_dir)
         return self.dataset
@@ -239,6 +254,8 @@ class Trainer(Loop):
         self.epoch = 0
         self.probe_grads = False  # set it to record gradient norms on the next step
         self.grad_norms: torch.Tensor | None = None  # one per parameter_groups entry
+        self.graph: GraphStep | None = None  # the step as a CUDA graph, where it can be one
+        self.graph_reason: str | None = None  # why it is not one (None: it is tried)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -252,6 +269,7 @@ class Trainer(Loop):
         self.model = build_model(self.network, seed=cfg.seed)
         self._init_weights(self.model)
         self.model = self.model.to(self.device)
+        self._set_precision()
         self.loss_name = cfg.loss if cfg.loss != "auto" else (
             "cross_entropy" if self.task == "classification" else "mse")
         self.loss_fn = {"cross_entropy": nn.functional.cross_entropy,
@@ -261,7 +279,12 @@ class Trainer(Loop):
             self.y_train = self.y_train.float().unsqueeze(1)
             self.y_val = self.y_val.float().unsqueeze(1)
         opt = cfg.optimizer
-        self.optimizer = make_optimizer(self.model.parameters(), opt)
+        self.graph_reason = eager_reason(
+            device=self.device, enabled=cfg.cuda_graphs, precision=self.precision.name,
+            optimizer=opt["name"], layer_types=[n.type for n in self.network.nodes])
+        self.optimizer = make_optimizer(self.model.parameters(), opt,
+                                        capturable=self.graph_reason is None)
+        self.scaler = self.precision.scaler()
         self.grad_groups = parameter_groups(self.model)
         self.lr = opt["lr"]
         self.grad_clip = opt.get("grad_clip")
@@ -272,12 +295,29 @@ class Trainer(Loop):
         if n % self.batch_size == 1 and self._has_batchnorm():
             self.steps_per_epoch -= 1  # a batch of one breaks BatchNorm: drop it
         self.classify = self.loss_name in ("cross_entropy", "bce_with_logits")
+        if self.graph_reason is None:
+            self.precision = replace(self.precision, cache=False)  # autocast's cache: not in graphs
+            self.graph = GraphStep(self, CudaBackend(self.device),
+                                   (self.batch_size, *self.x_train.shape[1:]))
         self.pretrainer = None
         if (self.network.training.get("pretrain") or {}).get("method") == "rbm":
             from server.train.pretrain import Pretrainer
 
             self.pretrainer = Pretrainer(self)
             self.pretrain_steps = self.pretrainer.steps()
+
+    def _set_precision(self) -> None:
+        """training.precision on this device; channels-last for convolutions where faster."""
+        try:
+            self.precision = resolve_precision(self.cfg.precision, self.device)
+        except PrecisionError as e:
+            raise TrainError(str(e)) from e
+        self.channels_last = wants_channels_last(self.model, self.device, self.precision)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+            if self.x_train.dim() == 4:  # (N, C, H, W) images; other inputs are reshaped later
+                self.x_train = self.x_train.contiguous(memory_format=torch.channels_last)
+                self.x_val = self.x_val.contiguous(memory_format=torch.channels_last)
 
     def _to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         if not np.isfinite(x).all():
@@ -293,9 +333,8 @@ class Trainer(Loop):
     # -- the loop ------------------------------------------------------------------------------
 
     def _loop(self) -> TrainResult:
-        cfg, control, model, opt = self.cfg, self.control, self.model, self.optimizer
-        loss_fn, clip, bs = self.loss_fn, self.grad_clip, self.batch_size
-        on_device = self.device.type != "cpu"  # CPU reads are free; elsewhere avoid syncs
+        cfg, control, model, bs = self.cfg, self.control, self.model, self.batch_size
+        step = self.eager_step if self.graph is None else self.graph.step
         self.device_name = device_label(self.device)
         self.on_status({"state": "running", "step": 0, "epoch": 0, "device": self.device_name})
         self._reset_running()
@@ -320,16 +359,7 @@ class Trainer(Loop):
                     state = "stopped"
                     break
                 xb, yb = xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs]
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                loss.backward()
-                if self.probe_grads:
-                    self.grad_norms, self.probe_grads = gradient_norms(self.grad_groups), False
-                if clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-                self._accumulate(loss, out, yb, on_device)
+                step(xb, yb)
                 self.step += 1
                 self.samples += yb.shape[0]
                 now = time.perf_counter()
@@ -349,6 +379,33 @@ class Trainer(Loop):
                 last_eval = time.perf_counter()
         return self._result(state)
 
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor, probe: bool):
+        """Forward, loss, backward, clip and the optimizer's step, in plain order (what a CUDA
+        graph captures); returns (loss, output). The loss is taken on fp32 outputs."""
+        with self.precision.autocast():
+            out = self.model(xb)
+        loss = self.loss_fn(out.float(), yb)
+        scaler = self.scaler  # fp16's: the loss scaled up, the gradients back down
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        if scaler is not None and (probe or self.grad_clip):
+            scaler.unscale_(self.optimizer)
+        if probe:
+            self.grad_norms, self.probe_grads = gradient_norms(self.grad_groups), False
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        if scaler is None:
+            self.optimizer.step()
+        else:
+            scaler.step(self.optimizer)  # skipped when the gradients overflowed
+            scaler.update()
+        return loss, out
+
+    def eager_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        """One training step as PyTorch runs it, op by op."""
+        loss, out = self.train_step(xb, yb, self.probe_grads)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._accumulate(loss, out, yb, self.device.type != "cpu")
+
     def _evaluates_next(self, i: int, since_eval: float) -> bool:
         """Whether step `i` of the epoch ends it and a validation point follows at once: that
         point carries the running loss too, so a plain point now would repeat its step."""
@@ -365,13 +422,20 @@ class Trainer(Loop):
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.lr = lr
+            if self.graph is not None:
+                self.graph.recapture()
 
     # -- metrics -------------------------------------------------------------------------------
 
     def _reset_running(self) -> None:
-        self.run_loss = torch.zeros((), device=self.device) if self.device.type != "cpu" else 0.0
-        self.run_correct = torch.zeros((), device=self.device, dtype=torch.long) \
-            if self.device.type != "cpu" else 0
+        if isinstance(getattr(self, "run_loss", None), torch.Tensor):
+            self.run_loss.zero_()  # in place: a CUDA graph adds into these very tensors
+            self.run_correct.zero_()
+        elif self.device.type != "cpu":
+            self.run_loss = torch.zeros((), device=self.device)
+            self.run_correct = torch.zeros((), device=self.device, dtype=torch.long)
+        else:
+            self.run_loss, self.run_correct = 0.0, 0
         self.run_count = 0
         self.run_samples = 0
         if not hasattr(self, "samples"):
@@ -379,9 +443,7 @@ class Trainer(Loop):
 
     def _accumulate(self, loss, out, yb, on_device: bool) -> None:
         if on_device:
-            self.run_loss += loss.detach()
-            if self.classify:
-                self.run_correct += self._correct(out.detach(), yb)
+            self.add_metrics(loss, out, yb)
         else:
             value = loss.item()
             if not math.isfinite(value):
@@ -389,8 +451,19 @@ class Trainer(Loop):
             self.run_loss += value
             if self.classify:
                 self.run_correct += int(self._correct(out.detach(), yb))
+        self.count_step(yb.shape[0])
+
+    def add_metrics(self, loss, out, yb) -> None:
+        """Add a step's loss (and correct count) to the running sums on the device, in place
+        and without a sync: a CUDA graph replays these additions too."""
+        self.run_loss += loss.detach()
+        if self.classify:
+            self.run_correct += self._correct(out.detach(), yb)
+
+    def count_step(self, samples: int) -> None:
+        """Count a step of `samples` into the running figures (host side)."""
         self.run_count += 1
-        self.run_samples += yb.shape[0]
+        self.run_samples += samples
 
     def _correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.loss_name == "bce_with_logits":
@@ -437,7 +510,8 @@ class Trainer(Loop):
         total, correct, n = 0.0, 0, self.x_val.shape[0]
         for i in range(0, n, 1024):
             xb, yb = self.x_val[i:i + 1024], self.y_val[i:i + 1024]
-            out = self.model(xb)
+            with self.precision.autocast():
+                out = self.model(xb).float()
             total += float(self.loss_fn(out, yb, reduction="sum")) / (
                 yb[0].numel() if self.loss_name in ("mse", "l1", "bce_with_logits") else 1)
             if self.classify:
@@ -455,10 +529,15 @@ class Trainer(Loop):
             last.update({k: v for k, v in point.items() if v is not None})
         if "val_loss" not in (self.history[-1] if self.history else {}):
             last.update(self.evaluate())
+        if self.channels_last:  # saved weights, pictures and exports read NCHW
+            self.model = self.model.to(memory_format=torch.contiguous_format)
         return TrainResult(
             state=state, steps=self.step, epochs=self.epoch, train_loss=last.get("train_loss"),
             val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
             samples_per_second=self.samples / elapsed if elapsed > 0 else 0.0, seconds=elapsed,
             device=self.device_name, model=self.model, history=self.history,
             pretrain=dict(self.pretrainer.errors) if self.pretrainer is not None else None,
+            precision=self.precision.name,
+            cuda_graphs=self.graph.state if self.graph is not None else (
+                None if self.device.type == "cpu" else self.graph_reason),
         )
