@@ -78,6 +78,7 @@ export const api = {
   layers: () => request('GET', '/api/layers'),
   datasets: () => request('GET', '/api/datasets'),
   training: () => request('GET', '/api/training'),
+  environments: () => request('GET', '/api/environments'),
   examples: () => request('GET', '/api/examples'),
   validate: (doc) => request('POST', '/api/validate', doc),
   preview: (url, spec) => {

@@ -5,6 +5,7 @@
 
 import { $, h } from './dom.js';
 import { MetricChart, chartLook, toneColour } from './charts.js';
+import { EpisodeChart } from './episode-chart.js';
 import { BUILTIN, chartPlan, markedMetrics } from './insight/kinds.js';
 import { MetricTable } from './series.js';
 
@@ -65,10 +66,13 @@ export class ChartsDock {
   /**
    * Draw the charts of a kind (its /api/training entry): one figure per chart it names, in its
    * order, each with its metrics. The table keeps every metric, so nothing is lost in a change.
+   * A chart over episodes (a dqn's return) draws its goal from `environment`, the run's
+   * GET /api/environments entry (the return that counts as solved).
    */
-  setKind(entry) {
+  setKind(entry, { environment = this.environment } = {}) {
+    this.environment = environment || null;
     const plan = chartPlan(entry);
-    const key = JSON.stringify(plan);
+    const key = JSON.stringify([plan, plan.map((c) => this.goalOf(c))]);
     if (key === this.planKey) return;
     this.planKey = key;
     this.table.setMarked(markedMetrics(entry));
@@ -82,6 +86,7 @@ export class ChartsDock {
     this.charts = plan.map((chart, i) => {
       const fig = this.figures[i];
       this.setEmpty(fig, chart);
+      if (chart.x === 'episode') return new EpisodeChart(fig, chart, { uPlot: this.uPlot, table: this.table, goal: this.goalOf(chart) });
       return new MetricChart(fig, chart, { uPlot: this.uPlot, table: this.table, options: this.options });
     });
     this.grid.classList.toggle('charts-3', plan.length === 3);
@@ -89,6 +94,14 @@ export class ChartsDock {
     this.drawLegend();
     this.setTask(this.task);
     if (this.built) this.build();
+  }
+
+  /** A chart's goal line: {value, label} from the environment's field its metric names
+   * (`solved_return`: "solved 475"), or null. */
+  goalOf(chart) {
+    const field = chart.metrics.find((m) => m.goal)?.goal;
+    const value = field ? this.environment?.[field] : null;
+    return typeof value === 'number' ? { value, label: field.split('_')[0] } : null;
   }
 
   /** A figure like the page's own, for a chart the page has none for. */

@@ -17,11 +17,16 @@ const LOOKS = {
     about: 'The discriminator\'s output: how sure it is that real and generated samples are real. At 50% each it can no longer tell them apart.',
     empty: 'D(real) and D(fake) show up here: at 50% each the discriminator can no longer tell them apart.' },
   mmd: { title: 'MMD', empty: 'MMD between generated and real samples shows up at each validation: lower is closer.' },
+  return: { title: 'Return', empty: 'Each finished episode\'s return shows up here, with its moving average and the return that counts as solved.' },
+  td_loss: { title: 'TD loss', log: true, empty: 'The TD loss shows up once the replay buffer holds enough to learn from.' },
+  q: { title: 'Mean Q', empty: 'The mean Q-value of the replayed actions shows up once learning starts.' },
+  epsilon: { title: 'Exploration ε', range: [0, 1], empty: 'ε, the chance of a random action, shows up here while training.' },
 };
 // The colour of a metric's line: a CSS variable of the theme. Metrics a gan's pictures also
 // show take the pictures' colours (real green, generated purple); others go by their place.
 const TONES = { train_loss: '--train', train_accuracy: '--train', val_loss: '--val', val_accuracy: '--val',
-  d_loss: '--train', g_loss: '--fake', d_real: '--real', d_fake: '--fake', mmd: '--val' };
+  d_loss: '--train', g_loss: '--fake', d_real: '--real', d_fake: '--fake', mmd: '--val',
+  episode_return: '--train', td_loss: '--val', q_mean: '--train', epsilon: '--fake' };
 const PLACES = ['--train', '--val', '--fake', '--real'];
 const FALLBACK = { '--train': '#2563eb', '--val': '#f97316', '--real': '#16a34a', '--fake': '#a21caf' };
 
@@ -53,7 +58,7 @@ function css(name) {
 }
 
 /** Vertical lines where a learning rate changed, labelled with the new value (a gan has two). */
-function rateMarks(table) {
+export function rateMarks(table) {
   return (u) => {
     const names = Object.keys(table.changes);
     if (!names.some((n) => table.changes[n].length)) return;

@@ -4,6 +4,8 @@
 import { api } from './api.js';
 import { setText } from './dom.js';
 import { CLASS_COLOURS } from './insight/colour.js';
+import { paintResting } from './insight/env-paint.js';
+import { envSummary } from './insight/scenes.js';
 import { bytesOf } from './node-viz.js';
 
 const CLASS_COLORS = CLASS_COLOURS; // one table for every picture of classes
@@ -48,6 +50,7 @@ export class DatasetPreview {
 
   /** Show a dataset spec; meta is its /api/datasets entry; task the document's training.task. */
   async show(spec, meta, task = 'auto') {
+    this.env = null;
     setText(this.caption, meta ? describe(meta, task) : '');
     const key = JSON.stringify(spec);
     if (key === this.key) return;
@@ -76,6 +79,18 @@ export class DatasetPreview {
     if (this.key === key) this.draw();
   }
 
+  /** A dqn design's environment (its GET /api/environments entry; null: none chosen yet): its
+   * picture at rest, and what it observes and how many actions it has. */
+  showEnvironment(env) {
+    this.env = env || { none: true };
+    this.key = null;
+    this.data = null;
+    this.boundary = null;
+    this.meta = null;
+    setText(this.caption, env ? envSummary(env) : 'Choose the environment the agent plays.');
+    this.draw();
+  }
+
   /** A run_boundary frame: {size: [h, w], extent, data: bytes}. */
   setBoundary(msg) {
     this.boundary = msg ? { ...msg, data: bytesOf(msg.data) } : null;
@@ -96,6 +111,10 @@ export class DatasetPreview {
   /** Draw by the preview's kind (points, images, sequences, table); an icon when there is none. */
   draw() {
     const { ctx, w, h } = this.context();
+    if (this.env) { // a dqn design's environment (blank before one is chosen)
+      paintResting(ctx, this.env, w, h);
+      return;
+    }
     const d = this.data;
     const plane = (this.meta?.input_shape || []).join() === '2';
     try {

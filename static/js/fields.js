@@ -114,6 +114,17 @@ export function sliderToLr(pos) {
   return Number((Math.round(raw / unit) * unit).toPrecision(2));
 }
 
+/** The slider (0..1000) of a live rate with bounds {min, max, min_exclusive}: log-scale like the
+ * learning rate, unless its range starts at 0 (a probability such as a dqn's ε): then linear
+ * over [0, max], in hundredths of it. */
+export function rateSlider({ min = null, min_exclusive = false, max = null } = {}) {
+  if (min === 0 && !min_exclusive && Number.isFinite(max) && max > 0) {
+    return { linear: true, toSlider: (v) => Math.round((1000 * Math.min(max, Math.max(0, v))) / max),
+      fromSlider: (pos) => Number(((Math.round(pos / 10) * max) / 100).toPrecision(6)) };
+  }
+  return { linear: false, toSlider: lrToSlider, fromSlider: sliderToLr };
+}
+
 /** The most inputs a catalog entry takes in a design of `kind` (null: in any kind). */
 export function inputsFor(spec, kind) {
   const kinds = spec.inputs.kinds || {};

@@ -59,11 +59,12 @@ async function firstDocument(examples, schema) {
 }
 
 async function boot() {
-  const [layers, datasetList, trainingSchema, examples] = await Promise.all([api.layers(), api.datasets(),
-    api.training(), api.examples().catch(() => [])]);
+  const [layers, datasetList, trainingSchema, examples, environmentList] = await Promise.all([api.layers(), api.datasets(),
+    api.training(), api.examples().catch(() => []), api.environments().catch(() => [])]);
   const app = { readOnly, examples, pending: null };
   app.catalog = new Map(layers.map((l) => [l.type, l]));
   app.datasets = new Map(datasetList.map((d) => [d.name, d]));
+  app.environments = new Map(environmentList.map((e) => [e.name, e])); // what a dqn design plays
   app.trainingSchema = new TrainingSchema(trainingSchema); // the form, new designs and the kinds' views
   provideKinds(trainingSchema);
   const first = await firstDocument(examples, app.trainingSchema);
@@ -114,7 +115,7 @@ async function boot() {
     duplicate: (ids) => cmd.duplicateSelection(app, ids),
   } });
   const trainingForm = new TrainingForm($('.training-form'), { store, datasets: app.datasets,
-    schema: app.trainingSchema, readOnly });
+    environments: app.environments, schema: app.trainingSchema, readOnly });
   app.preview = new DatasetPreview($('.preview-canvas'), $('.preview-caption'));
   app.charts = new ChartsDock($('.dock'), { uPlot: window.uPlot });
   const problems = new Problems($('.statusbar'), {
@@ -128,8 +129,9 @@ async function boot() {
 
   const training = createTraining(app);
   app.insight = new Insight(app, { uPlot: window.uPlot }); // the run's pictures: insight/
-  app.runPanel = new RunPanel($('.run-card'), { datasets: app.datasets, actions: training.actions, readOnly,
-    runClient: training.runClient, store, schema: app.trainingSchema }); // a kind's own steps and rates go straight to the run
+  app.runPanel = new RunPanel($('.run-card'), { datasets: app.datasets, environments: app.environments,
+    actions: training.actions, readOnly, runClient: training.runClient, store, schema: app.trainingSchema,
+    metricNow: (name) => app.charts.table.last(name) }); // a kind's own steps and rates go straight to the run
   app.onRunState = (state) => {
     running = state === 'running';
     document.body.dataset.run = state; // not data-run-state: that hook names exactly one element
@@ -168,6 +170,7 @@ async function boot() {
     if (change.doc) {
       const spec = doc.training?.dataset;
       if (spec) app.preview.show(spec, app.datasets.get(spec.name), doc.training?.task);
+      else if (doc.training?.environment) app.preview.showEnvironment(app.environments.get(doc.training.environment.name));
     }
   }
 

@@ -30,9 +30,11 @@ export function progress(status, table, training = {}) {
   const epoch = row && Number.isFinite(row.epoch) ? row.epoch : (status?.epoch ?? 0);
   const epochs = training.epochs ?? null;
   const steps = training.steps ?? null;
+  const episodes = training.episodes ?? null; // a dqn's bound: its points' epoch counts episodes
   let fraction = null;
   if (steps) fraction = step / steps;
   else if (epochs) fraction = epoch / epochs;
+  else if (episodes) fraction = epoch / episodes;
   if (status?.state === 'finished') fraction = 1;
   const sp = speed(table);
   const batch = training.batch_size || 32;
@@ -40,10 +42,12 @@ export function progress(status, table, training = {}) {
   if (sp && status?.state === 'running') {
     if (steps && sp.stepsPerSecond > 0) eta = (steps - step) / sp.stepsPerSecond;
     else if (epochs && sp.epochsPerSecond > 0) eta = (epochs - epoch) / sp.epochsPerSecond;
+    else if (episodes && sp.epochsPerSecond > 0) eta = (episodes - epoch) / sp.epochsPerSecond;
   }
   return {
     fraction: fraction === null ? null : Math.min(1, Math.max(0, fraction)),
-    epoch, epochs, step, steps,
+    epoch, epochs, step, steps, episodes,
+    stepsPerSecond: sp && status?.state === 'running' ? sp.stepsPerSecond : null,
     samplesPerSecond: sp && status?.state === 'running' ? sp.stepsPerSecond * batch : null,
     eta: eta === null ? null : Math.max(0, eta),
   };

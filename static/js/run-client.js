@@ -33,7 +33,7 @@ export class RunClient {
     this.latest = {};
     this.designKey = null; // from train's ack: lists the design's earlier runs
     const frames = { run_boundary: 'boundary', run_activations: 'activations', run_health: 'health',
-      run_results: 'results', run_weights: 'weights', run_samples: 'samples', run_generated: 'generated' };
+      run_results: 'results', run_weights: 'weights', run_samples: 'samples', run_generated: 'generated', run_environment: 'environment' };
     for (const [event, kind] of Object.entries(frames)) {
       conn.on(event, (msg, ack) => {
         this.route(kind, msg);
@@ -150,6 +150,15 @@ export class RunClient {
     const ack = await this.conn.request('set_hparams', { run_id: this.runId, token: this.token, ...values });
     if (!ack?.ok) throw ackError(ack, refused);
     return ack;
+  }
+
+  /** A dqn run's environment frames follow its greedy player (on) or its training episodes;
+   * resolves to the ack's `greedy`, or null when there is no live run to ask. */
+  async greedy(on) {
+    if (!this.controllable || !this.active) return null;
+    const ack = await this.conn.request('greedy', { run_id: this.runId, token: this.token, on: Boolean(on) });
+    if (!ack?.ok) throw ackError(ack, 'could not switch the greedy player');
+    return Boolean(ack.greedy);
   }
 
   /** Watch a run (after a reload, or read-only); replaces the charts with its history. */

@@ -4,7 +4,7 @@
 // Step D / Step G / Step both and a second rate, the generator's, which this card sends itself.
 
 import { $, h, setAttr, setText, toast } from './dom.js';
-import { formatNumber, lrToSlider, sliderToLr } from './fields.js';
+import { formatNumber, lrToSlider, parseValue, rateSlider, sliderToLr } from './fields.js';
 import { compact, duration, ordinal } from './format.js';
 import { getPath, setPath } from './graph.js';
 import { entryOf, hparamPlan, onKinds, stepPlan } from './insight/kinds.js';
@@ -17,8 +17,10 @@ const STATE_LABEL = { idle: 'Ready', queued: 'Queued', starting: 'Starting', run
 export class RunPanel {
   /** runClient and store: for the controls a kind adds (a gan's network steps and its
    * generator's rate); without them the card has the supervised controls only. */
-  constructor(root, { datasets, actions, readOnly = false, runClient = null, store = null, schema = null }) {
+  constructor(root, { datasets, environments = new Map(), actions, readOnly = false, runClient = null, store = null,
+    schema = null, metricNow = () => null }) {
     this.root = root;
+    this.metricNow = metricNow; // name -> the run's newest value of a metric (a charted rate's, ε)
     this.schema = schema; // the training schema: a rate the document leaves out shows its default
     this.actions = actions;
     this.readOnly = readOnly;
@@ -29,6 +31,15 @@ export class RunPanel {
     this.select.replaceChildren(...[...datasets.values()].map((d) => h('option', { value: d.name },
       d.offline === false ? `${d.title} (downloads)` : d.title)));
     this.select.addEventListener('change', () => actions.setDataset(this.select.value));
+    // A design that plays an environment (a dqn's) picks it here instead, from GET /api/environments.
+    this.pickLabel = $('.dataset-row .ui-label', root);
+    this.envSelect = h('select', { id: 'environment-select', name: 'environment', hidden: true },
+      h('option', { value: '', disabled: true }, 'Choose an environment'),
+      [...environments.values()].map((e) => h('option', { value: e.name, disabled: !e.available,
+        title: e.available ? e.doc : e.unavailable_reason }, e.available ? e.title : `${e.title} (not installed)`)));
+    this.envSelect.addEventListener('change', () => actions.setEnvironment(this.envSelect.value));
+    this.select.after(this.envSelect);
+    this.environments = environments;
     this.buttons = Object.fromEntries(['train', 'pause', 'resume', 'step', 'stop']
       .map((name) => [name, $(`[data-action=${name}]`, root)]));
     for (const [name, btn] of Object.entries(this.buttons)) {
@@ -67,6 +78,11 @@ export class RunPanel {
     this.stepRow = h('div', { class: 'run-steps edit-only', role: 'group', 'aria-label': 'Step one network', hidden: true });
     $('.run-buttons', root).after(this.stepRow);
     this.stepButtons = [];
+    this.greedyButton = h('button', { type: 'button', class: 'btn', dataset: { action: 'greedy' }, 'aria-pressed': 'false',
+      title: 'Watch the policy as it is now play its own episodes without exploring, while training goes on' }, 'Watch greedy');
+    this.greedyButton.addEventListener('click', () => this.toggleGreedy());
+    this.greedyRow = h('div', { class: 'run-greedy edit-only', hidden: true }, this.greedyButton);
+    this.stepRow.after(this.greedyRow);
     this.rates = []; // the rows of live rates after the first: [{hp, row, slider, input}]
     onKinds(() => this.applyKind());
   }
@@ -79,8 +95,14 @@ export class RunPanel {
     return rc?.active && rc.document ? rc.document : this.doc;
   }
 
+  /** Does the run (or design) shown play an environment (a dqn's)? */
+  playingNow() {
+    return this.schema?.picker(this.kindDoc()?.training || {}) === 'environment';
+  }
+
   applyKind() {
     const entry = entryOf(this.kindDoc());
+    this.episodic = Boolean(entry?.metrics?.some((m) => m?.x === 'episode')); // counts episodes, not epochs
     const steps = stepPlan(entry);
     const hparams = hparamPlan(entry);
     const key = JSON.stringify([steps, hparams]);
@@ -129,35 +151,41 @@ export class RunPanel {
     let after = this.lrInput.closest('.lr-row');
     this.rates = (this.store ? more : []).map((hp) => {
       const id = `rate-${hp.name}`;
+      const scale = rateSlider(hp); // log for rates above 0, linear for one from 0 (ε)
       const slider = h('input', { type: 'range', name: `${hp.name}_slider`, min: '0', max: '1000', step: '1',
-        'aria-label': `${hp.label} (log scale)`, disabled: this.readOnly });
+        'aria-label': `${hp.label} (${scale.linear ? 'linear' : 'log'} scale)`, disabled: this.readOnly });
       const input = h('input', { type: 'text', id, name: hp.name, inputmode: 'decimal', spellcheck: 'false',
         autocomplete: 'off', disabled: this.readOnly });
       const row = h('div', { class: 'lr-row', dataset: { hparam: hp.name } },
         h('label', { for: id, class: 'ui-label', title: hp.doc || `${hp.label}: change it while training` }, hp.label), slider, input);
       slider.addEventListener('input', () => {
-        const v = sliderToLr(Number(slider.value));
+        const v = scale.fromSlider(Number(slider.value));
         input.value = formatNumber(v);
         this.setRate(hp, v, { live: false });
       });
-      slider.addEventListener('change', () => this.setRate(hp, sliderToLr(Number(slider.value)), { live: true }));
+      slider.addEventListener('change', () => this.setRate(hp, scale.fromSlider(Number(slider.value)), { live: true }));
+      // The catalog's bounds (a learning rate's (0, 10] when it gives none).
+      const bounds = hp.min == null && hp.max == null ? { min: 0, min_exclusive: true, max: 10 } : hp;
       input.addEventListener('change', () => {
-        const v = Number(input.value);
-        const ok = Number.isFinite(v) && v > 0 && v <= 10;
+        const { value, error } = parseValue({ ...bounds, type: 'float' }, input.value);
+        const ok = value !== undefined && !error;
         row.classList.toggle('is-invalid', !ok);
-        if (ok) this.setRate(hp, v, { live: true });
+        setAttr(input, 'title', ok ? null : `${hp.label} ${error || 'must be a number'}`);
+        if (ok) this.setRate(hp, value, { live: true });
       });
       after.after(row);
       after = row;
-      return { hp, row, slider, input };
+      return { hp, row, slider, input, scale };
     });
     this.root.classList.toggle('has-rates', this.rates.length > 0);
   }
 
-  /** Put a rate in the document (undoable, typing coalesced) and, while training, into the run. */
+  /** Put a rate in the document (undoable, typing coalesced) and, while training, into the run.
+   * A rate the kind charts (ε, which a schedule moves) set mid-run goes to the run only: the
+   * design keeps where its schedule starts. */
   async setRate(hp, value, { live }) {
-    this.store.commit(setPath(this.store.doc, ['training', ...hp.path], value), { key: hp.name });
     const rc = this.runClient;
+    if (!(hp.charted && rc?.active)) this.store.commit(setPath(this.store.doc, ['training', ...hp.path], value), { key: hp.name });
     if (!live || !rc?.active || !rc.controllable) return;
     try {
       if (await rc.setHparams({ [hp.name]: value })) toast(`${hp.label} is now ${formatNumber(value)}`, { kind: 'ok', timeout: 2500 });
@@ -166,13 +194,30 @@ export class RunPanel {
     }
   }
 
+  /** Each rate's value: the design's, or while a run trains a charted rate's value now (ε). */
   renderRates(doc) {
-    for (const { hp, slider, input } of this.rates) {
-      const v = this.rateOf(doc, hp.path) ?? hp.default;
+    const active = Boolean(this.runClient?.active);
+    for (const { hp, slider, input, scale } of this.rates) {
+      const v = (hp.charted && active ? this.metricNow(hp.name) : null) ?? this.rateOf(doc, hp.path) ?? hp.default;
       if (typeof v !== 'number') continue;
-      if (document.activeElement !== input) input.value = formatNumber(v);
-      if (document.activeElement !== slider) slider.value = String(lrToSlider(v));
+      if (document.activeElement !== input) input.value = formatNumber(Number(v.toPrecision(4)));
+      if (document.activeElement !== slider) slider.value = String(scale.toSlider(v));
     }
+  }
+
+  /** Watch greedy: the run's environment frames follow its greedy player, or its training again. */
+  async toggleGreedy() {
+    const on = this.greedyButton.getAttribute('aria-pressed') !== 'true';
+    try {
+      const now = await this.runClient?.greedy(on);
+      if (now != null) this.showGreedy(now);
+    } catch (err) {
+      toast(`Could not ${on ? 'watch' : 'stop watching'} the greedy policy: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
+    }
+  }
+
+  showGreedy(on) {
+    setAttr(this.greedyButton, 'aria-pressed', on ? 'true' : 'false');
   }
 
   /** A rate of the document, or the schema's default for it there (an optimizer's own lr). */
@@ -186,6 +231,7 @@ export class RunPanel {
   renderDoc(doc, block) {
     const name = doc.training?.dataset?.name;
     if (name && this.select.value !== name) this.select.value = name;
+    this.renderPicker(doc);
     const lr = this.rateOf(doc, 'optimizer.lr');
     if (lr && document.activeElement !== this.lrInput) this.lrInput.value = formatNumber(lr);
     if (lr && document.activeElement !== this.lrSlider) this.lrSlider.value = String(lrToSlider(lr));
@@ -196,9 +242,27 @@ export class RunPanel {
     this.update();
   }
 
+  /** The picker the design's kind learns from: a dataset, or an environment (a dqn's). */
+  renderPicker(doc) {
+    const playing = this.schema?.picker(doc.training || {}) === 'environment';
+    this.select.hidden = playing;
+    this.envSelect.hidden = !playing;
+    setText(this.pickLabel, playing ? 'Environment' : 'Dataset');
+    setAttr(this.pickLabel, 'for', playing ? 'environment-select' : 'dataset-select');
+    const env = this.environments.get(doc.training?.environment?.name);
+    const value = env ? env.name : '';
+    if (playing && this.envSelect.value !== value) this.envSelect.value = value;
+    setAttr(this.envSelect, 'title', env?.doc || null);
+    this.playing = playing;
+  }
+
   /** Reflect the run: status from run_status and progress from progress.js. */
   renderRun(status, prog) {
     this.state = status?.state || 'idle';
+    if (status?.run_id !== this.greedyRun) { // a new run plays its training episodes first
+      this.greedyRun = status?.run_id;
+      this.showGreedy(false);
+    }
     setAttr(this.stateBadge, 'data-run-state', this.state);
     setText(this.stateBadge, STATE_LABEL[this.state] || this.state);
     setText(this.device, status?.device ? String(status.device).toUpperCase() : '');
@@ -214,6 +278,7 @@ export class RunPanel {
     this.message.classList.toggle('is-error', this.state === 'failed');
     this.renderProgress(prog);
     this.applyKind();
+    if (this.doc) this.renderRates(this.doc);
     this.update();
   }
 
@@ -234,8 +299,12 @@ export class RunPanel {
     const parts = [];
     parts.push(prog.epochs ? `Epoch ${Math.min(prog.epochs, Math.floor(prog.epoch))} / ${prog.epochs}`
       : `Epoch ${Math.floor(prog.epoch)}`);
+    // A run that plays episodes counts them (a point's epoch) and environment steps, not samples.
+    if (this.episodic) parts.splice(0, parts.length, episodesText(prog));
     parts.push(`step ${prog.step.toLocaleString('en-US')}`);
-    if (prog.samplesPerSecond) parts.push(`${compact(prog.samplesPerSecond)} samples/s`);
+    if (this.episodic) {
+      if (prog.stepsPerSecond) parts.push(`${compact(prog.stepsPerSecond)} steps/s`);
+    } else if (prog.samplesPerSecond) parts.push(`${compact(prog.samplesPerSecond)} samples/s`);
     if (prog.eta != null) parts.push(`${duration(prog.eta)} left`);
     setText(this.progressText, parts.join(' · '));
   }
@@ -258,6 +327,10 @@ export class RunPanel {
     for (const s of this.stepButtons) s.disabled = b.step.disabled;
     b.stop.disabled = !active;
     this.select.disabled = this.readOnly || active;
+    this.envSelect.disabled = this.readOnly || active;
+    // Watch greedy: a run that plays an environment, live and this page's to control.
+    this.greedyRow.hidden = !this.playingNow();
+    this.greedyButton.disabled = !['running', 'paused'].includes(this.state) || !this.runClient?.controllable;
     if (this.audience) this.audience.hidden = this.state === 'idle' || this.readOnly;
     this.root.classList.toggle('is-active', active);
   }

@@ -58,11 +58,13 @@ export function labelOf(field) {
 }
 
 export class TrainingForm {
-  /** schema: a TrainingSchema (GET /api/training); datasets: Map name -> dataset catalog entry. */
-  constructor(root, { store, datasets, schema, readOnly = false }) {
+  /** schema: a TrainingSchema (GET /api/training); datasets: Map name -> dataset catalog entry;
+   * environments: Map name -> GET /api/environments entry (what a dqn design plays). */
+  constructor(root, { store, datasets, environments = new Map(), schema, readOnly = false }) {
     this.root = root;
     this.store = store;
     this.datasets = datasets;
+    this.environments = environments;
     this.schema = schema;
     this.readOnly = readOnly;
     this.key = null;
@@ -86,7 +88,7 @@ export class TrainingForm {
     const training = doc.training || {};
     const dataset = training.dataset || {};
     const shown = this.schema.formFields(training);
-    const key = JSON.stringify([this.schema.kindOf(training), dataset.name, shown.map((f) => f.path),
+    const key = JSON.stringify([this.schema.kindOf(training), dataset.name, training.environment?.name, shown.map((f) => f.path),
       this.upload?.upload_id || '']);
     if (key !== this.key) this.build(training, dataset, shown);
     this.key = key;
@@ -110,8 +112,11 @@ export class TrainingForm {
     const kindEl = kindField ? add(['kind'], { ...paramOf(schema, kindField, training), choices: schema.kindNames() },
       (t) => schema.kindOf(t), { label: 'kind', hint: schema.kinds.find((k) => k.name === kind)?.doc || kindField.doc,
         onChange: (v) => this.setKind(v) }) : null;
-    const meta = this.datasets.get(dataset.name);
-    const dataFields = (meta?.params || [])
+    const playing = schema.picker(training) === 'environment'; // a dqn's environment and its params
+    const env = playing ? this.environments.get(training.environment?.name) : null;
+    const meta = playing ? env : this.datasets.get(dataset.name);
+    const dataFields = playing ? (env?.params || []).map((p) => add(['environment', p.name], { ...p, nullable: false },
+      (t) => t.environment?.[p.name] ?? p.default, { label: p.name.replace('_', ' ') })) : (meta?.params || [])
       .filter((p) => !['upload', 'target'].includes(p.name))
       .map((p) => add(['dataset', p.name], { ...p, type: p.type === 'str' ? 'text' : p.type, nullable: p.default === null },
         (t) => t.dataset?.[p.name] ?? p.default, { label: p.name.replace('_', ' ') }));
@@ -126,7 +131,7 @@ export class TrainingForm {
         h('div', {}, h('h2', { class: 'insp-title' }, 'Training'),
           h('p', { class: 'insp-group' }, this.readOnly ? 'The settings of this run' : 'Select a layer to edit it'))),
       kindEl ? h('div', { class: 'insp-fields' }, kindEl) : null,
-      h('h3', { class: 'form-section' }, meta ? `Data · ${meta.title}` : 'Data'),
+      h('h3', { class: 'form-section' }, `${playing ? 'Environment' : 'Data'}${meta ? ` · ${meta.title}` : ''}`),
       meta ? h('p', { class: 'insp-doc' }, meta.doc) : null,
       dataset.name === 'csv' ? this.csvBlock(dataset) : null,
       h('div', { class: 'insp-fields' }, dataFields),

@@ -6,6 +6,7 @@
 import { getPath } from './graph.js';
 
 const split = (path) => path.split('.');
+const PICKED = new Set(['dataset', 'environment']); // field types the run card's picker sets
 const has = (obj, key) => obj && typeof obj === 'object' && Object.hasOwn(obj, key);
 
 export class TrainingSchema {
@@ -69,17 +70,24 @@ export class TrainingSchema {
     return next;
   }
 
+  /** What a section learns from, as the run card's picker chooses it: `environment` (a kind
+   * that plays one, a dqn) or `dataset`. */
+  picker(training) {
+    const env = this.field('environment');
+    return env && this.applies(env, training) ? 'environment' : 'dataset';
+  }
+
   /** The live rates of a kind (the run card edits them while training). */
   hparams(kind) {
     return this.kinds.find((k) => k.name === kind)?.hparams || [];
   }
 
   /** The fields the training form shows for a section, in the server's order: its kind's, whose
-   * `when` holds, except the kind itself, the dataset (the run card's picker and the dataset's
-   * own params) and the live rates (the run card's rows). */
+   * `when` holds, except the kind itself, the dataset or environment (the run card's picker and
+   * their own params) and the live rates (the run card's rows). */
   formFields(training) {
     const live = new Set(this.hparams(this.kindOf(training)).map((h) => h.path));
-    return this.fields.filter((f) => f.path !== 'kind' && f.type !== 'dataset' && !live.has(f.path)
+    return this.fields.filter((f) => f.path !== 'kind' && !PICKED.has(f.type) && !live.has(f.path)
       && this.applies(f, training));
   }
 

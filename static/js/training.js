@@ -110,6 +110,17 @@ export function createTraining(app) {
       doc = setInputShape(doc, fixed ? meta.input_shape : null);
       app.store.commit(doc);
     },
+    /** A dqn design plays another environment: its Input takes the observation's shape (the
+     * sink's size is the design's to fix: the server names it), and the params both take stay. */
+    setEnvironment(name) {
+      const env = app.environments?.get(name);
+      const old = app.store.doc.training?.environment || {};
+      const spec = { name };
+      for (const p of env?.params || []) if (old[p.name] !== undefined) spec[p.name] = old[p.name];
+      let doc = setPath(app.store.doc, ['training', 'environment'], spec);
+      if (env?.input_shape) doc = setInputShape(doc, env.input_shape);
+      app.store.commit(doc);
+    },
     audience() {
       if (runClient.runId) copyLink(`${location.origin}/run/${encodeURIComponent(runClient.runId)}`, 'Audience link copied: it shows this run, read-only');
     },

@@ -10,6 +10,7 @@ import { DONE } from '../progress.js';
 import { addShortcuts } from '../shortcuts.js';
 import { BoundaryView } from './boundary.js';
 import { CompareView } from './compare.js';
+import { EnvironmentView } from './environment.js';
 import { BadgeTip, HealthView } from './health.js';
 import { HealthHistory } from './health-series.js';
 import { GeneratedView } from './generated.js';
@@ -21,7 +22,7 @@ import { ResultsView } from './results.js';
 import { spread } from './seeker.js';
 import { TimelineBar, stepMarker } from './timeline.js';
 
-const KINDS = ['boundary', 'generated', 'activations', 'health', 'results', 'weights'];
+const KINDS = ['boundary', 'generated', 'environment', 'activations', 'health', 'results', 'weights'];
 const GAME = 'gan'; // the kind whose runs send run_generated: its D(x) is drawn there, not as a boundary
 const BACKFILL = 16; // checkpoints read to draw the health chart of a run watched late
 
@@ -41,6 +42,7 @@ export class Insight {
     this.boundary = new BoundaryView(this.panel.body('boundary'), { onPick: pick });
     this.generated = new GeneratedView(this.panel.body('generated'),
       { metricAt: (name, step) => this.app.charts.table.lastAt(name, step) });
+    this.environment = new EnvironmentView(this.panel.body('environment'), { environments: app.environments });
     this.layer = new LayerView(this.panel.body('layer'), { describe: (id) => this.describe(id), onPick: pick,
       onNode: (id) => { this.layer.setNode(id); this.app.canvas.revealNode(id); } });
     this.health = new HealthView(this.panel.body('health'), { uPlot, onNode: (id) => this.openLayer(id) });
@@ -108,6 +110,10 @@ export class Insight {
       if (msg) this.panel.setAvailable('generated', true);
       setAttr(this.panel.tabs.get('generated'), 'data-badges', msg?.badges?.length || null);
       this.autoOpen(msg);
+    } else if (kind === 'environment') { // a dqn's episode (its own tab; the design has no data to preview)
+      this.environment.set(msg);
+      if (msg) this.panel.setAvailable('environment', true);
+      this.autoOpen(msg, 'environment');
     } else if (kind === 'activations') {
       this.app.canvas.setActivations(msg?.nodes || null);
       this.layer.setActivations(msg);
@@ -155,11 +161,16 @@ export class Insight {
     if (!this.panel.isOpen) this.panel.open('generated');
   }
 
+  /** The GET /api/environments entry a design plays (a dqn's), or null. */
+  environmentOf(doc) {
+    return this.app.environments?.get(doc?.training?.environment?.name) || null;
+  }
+
   /** The charts and the Runs tab follow the kind of the run shown (or of the design, before one). */
   applyKind(doc = this.app.runClient?.document || this.app.store?.doc) {
     const entry = entryOf(doc);
     this.kind = kindName(doc);
-    this.app.charts?.setKind?.(entry);
+    this.app.charts?.setKind?.(entry, { environment: this.environmentOf(doc) });
     this.compare.setColumns(compareColumns(entry));
   }
 
@@ -222,6 +233,7 @@ export class Insight {
     this.backfilled = false;
     this.timeline.setRun(runId);
     this.generated.reset();
+    this.environment.reset((document || this.app.store.doc)?.training?.environment?.name);
     const doc = document || this.app.store.doc; // a watched run's own design may come later
     this.applyKind(doc);
     for (const kind of KINDS) this.apply(kind, null);
@@ -258,6 +270,9 @@ export class Insight {
     // The tab that comes first, so that the one going away falls back to it.
     const views = [['generated', game || Boolean(this.shown.generated)], ['boundary', !game && (plane || Boolean(this.shown.boundary))]];
     for (const [tab, yes] of game ? views : views.reverse()) this.panel.setAvailable(tab, yes);
+    const env = this.environmentOf(document); // a dqn's: its own tab, drawn at rest until frames come
+    this.panel.setAvailable('environment', Boolean(env) || Boolean(this.shown.environment));
+    if (!this.shown.environment) this.environment.setEnvironment(env?.name);
     this.panel.setAvailable('results', classes || Boolean(this.shown.results));
     this.boundary.setClasses(meta?.classes);
     this.layer.classes = game ? null : meta?.classes || null;
@@ -284,6 +299,7 @@ export class Insight {
   showTab(tab) {
     if (tab === 'boundary') this.boundary.draw();
     else if (tab === 'generated') this.generated.draw();
+    else if (tab === 'environment') this.environment.draw();
     else if (tab === 'layer') this.layer.draw();
     else if (tab === 'results') this.results.draw();
     else if (tab === 'health') {
@@ -372,7 +388,7 @@ export class Insight {
     });
     const preview = $('.preview-canvas');
     preview.title = 'Click to enlarge';
-    preview.addEventListener('click', () => this.panel.open(['generated', 'boundary', 'results']
+    preview.addEventListener('click', () => this.panel.open(['generated', 'environment', 'boundary', 'results']
       .find((tab) => this.panel.available.has(tab)) || 'layer'));
     app.store.subscribe((change) => {
       const id = app.store.selectedNode;

@@ -22,6 +22,8 @@ const LABELS = {
   train_accuracy: ['train', 'train'], val_accuracy: ['val', 'validation'],
   d_loss: ['D', 'D loss'], g_loss: ['G', 'G loss'], d_real: ['real', 'D(real)'],
   d_fake: ['fake', 'D(fake)'], mmd: ['MMD', 'MMD'], lr: ['lr', 'lr'], generator_lr: ['G lr', 'G lr'],
+  episode_return: ['return', 'episode return', 'Episode return'], td_loss: ['TD loss', 'TD loss'],
+  q_mean: ['mean Q', 'mean Q'], epsilon: ['ε', 'ε', 'Exploration ε'],
 };
 // Where a live hyperparameter sits in the training section, when the catalog does not say.
 const HPARAM_PATHS = { lr: ['optimizer', 'lr'], generator_lr: ['gan', 'generator_optimizer', 'lr'] };
@@ -48,13 +50,16 @@ export function metricLabel(name, { long = false, full = false } = {}) {
 }
 
 /** The charts of a kind, in catalog order: [{name, metrics: [{name, doc}]}]; lr-like metrics
- * without a chart are not drawn (their changes are marked instead). */
+ * without a chart are not drawn (their changes are marked instead). A chart whose metrics count
+ * episodes (`x: "episode"`, a dqn's return) says so (`x`), and a metric keeps the catalog's
+ * moving `average` and `goal` (a field of the run's environment) where it has them. */
 export function chartPlan(entry) {
   const charts = new Map();
   for (const m of (entry || BUILTIN).metrics || []) {
     if (!m?.name || !m.chart) continue;
-    if (!charts.has(m.chart)) charts.set(m.chart, { name: m.chart, metrics: [] });
-    charts.get(m.chart).metrics.push({ name: m.name, doc: m.doc || '' });
+    if (!charts.has(m.chart)) charts.set(m.chart, { name: m.chart, metrics: [], ...(m.x && m.x !== 'step' ? { x: m.x } : {}) });
+    charts.get(m.chart).metrics.push({ name: m.name, doc: m.doc || '', ...(m.average ? { average: m.average } : {}),
+      ...(m.goal ? { goal: m.goal } : {}) });
   }
   return [...charts.values()];
 }
@@ -67,12 +72,15 @@ export function stepPlan(entry) {
   return steps.map((s) => ({ network: s.name, label: s.label || `Step ${s.name}`, doc: s.doc || '' }));
 }
 
-/** The hyperparameters the run card changes live: [{name, label, path, doc, default}];
- * `path` is inside the training section. The first is the one the `lr` row edits. */
+/** The hyperparameters the run card changes live: [{name, label, path, doc, default, min, max,
+ * min_exclusive, max_exclusive, charted}]; `path` is inside the training section. The first is
+ * the one the `lr` row edits. `charted`: the kind draws the rate on a chart of its own (a dqn's
+ * ε, which its schedule moves while the run trains). */
 export function hparamPlan(entry) {
   const list = (entry?.hparams?.length ? entry.hparams : BUILTIN.hparams)
     .map((h) => (typeof h === 'string' ? { name: h } : h)).filter((h) => h?.name);
   const two = list.some((h) => h.name === 'generator_lr'); // then `lr` is the discriminator's
+  const charted = new Set((entry?.metrics || []).filter((m) => m?.chart).map((m) => m.name));
   return list.map((h) => ({
     name: h.name,
     label: h.label || (two && h.name === 'lr' ? 'Discriminator lr' : HPARAM_LABELS[h.name]) || metricLabel(h.name),
@@ -80,13 +88,19 @@ export function hparamPlan(entry) {
       : HPARAM_PATHS[h.name] || [h.name],
     doc: h.doc || '',
     default: typeof h.default === 'number' ? h.default : null,
+    min: typeof h.min === 'number' ? h.min : null,
+    max: typeof h.max === 'number' ? h.max : null,
+    min_exclusive: Boolean(h.min_exclusive),
+    max_exclusive: Boolean(h.max_exclusive),
+    charted: charted.has(h.name),
   }));
 }
 
-/** Metrics that are live hyperparameters: their changes are marked on the charts. */
+/** Metrics that are live hyperparameters: their changes are marked on the charts (not one the
+ * kind charts itself: a dqn's ε moves with every point, its chart shows it). */
 export function markedMetrics(entry) {
   const names = new Set(((entry || BUILTIN).metrics || []).map((m) => m?.name));
-  const marked = hparamPlan(entry).map((h) => h.name).filter((n) => names.has(n));
+  const marked = hparamPlan(entry).filter((h) => !h.charted).map((h) => h.name).filter((n) => names.has(n));
   return marked.length ? marked : ['lr'];
 }
 

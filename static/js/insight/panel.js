@@ -8,6 +8,7 @@ import { h, setAttr } from '../dom.js';
 export const TABS = [
   { id: 'boundary', label: 'Boundary', title: 'The decision boundary over the data' },
   { id: 'generated', label: 'Generated', title: 'What the generator makes, over the discriminator\'s view of the plane' },
+  { id: 'environment', label: 'Environment', title: 'The environment the agent plays: the episode now, the Q-values and, on a grid, the policy' },
   { id: 'layer', label: 'Layer', title: 'One layer enlarged: its units and weights' },
   { id: 'health', label: 'Health', title: 'Gradient norm of each layer over time' },
   { id: 'results', label: 'Results', title: 'Confusion matrix and predictions on validation samples' },

@@ -42,7 +42,7 @@ test('which kind a document is, and what a server without the catalog gives it',
   assert.equal(kindEntry(CATALOG, 'dqn'), null); // a catalog without that kind
   assert.equal(metricLabel('d_real', { long: true }), 'D(real)');
   assert.equal(metricLabel('val_loss', { full: true }), 'Validation loss');
-  assert.equal(metricLabel('td_loss'), 'td loss'); // a name this page has no words for reads as itself
+  assert.equal(metricLabel('kl_divergence'), 'kl divergence'); // a name this page has no words for reads as itself
 });
 
 test('step buttons: one Step for a kind with one step, one per network for a gan', () => {
