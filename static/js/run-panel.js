@@ -335,3 +335,10 @@ export class RunPanel {
     this.root.classList.toggle('is-active', active);
   }
 }
+
+/** "12 episodes", or "Episode 12 / 200" when the run is bounded by episodes. */
+function episodesText(prog) {
+  const done = Math.floor(prog.epoch || 0);
+  if (prog.episodes) return `Episode ${Math.min(done, prog.episodes).toLocaleString('en-US')} / ${prog.episodes.toLocaleString('en-US')}`;
+  return `${done.toLocaleString('en-US')} ${done === 1 ? 'episode' : 'episodes'}`;
+}
