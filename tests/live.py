@@ -86,7 +86,7 @@ class LiveServer:
 
 EVENTS = ("run_status", "run_metrics", "run_activations", "run_boundary", "run_health",
           "run_results", "run_weights", "run_samples", "run_next", "run_generated",
-          "run_environment", "run_filters")
+          "run_environment", "run_filters", "run_text")
 
 
 def socketio_client(ack: bool = True):

@@ -58,9 +58,12 @@ class LiveFrames:
     def _gate(self, event: str) -> FrameGate:
         gate = self.gates.get(event)
         if gate is None:
+            many = getattr(self.emit, "many", None)  # web/broadcast.Emit: encode a frame once
             gate = self.gates[event] = FrameGate(
                 lambda client, frame, ack: self.emit(event, frame, to=client, callback=ack),
-                self.ack_timeout)
+                self.ack_timeout,
+                send_many=(lambda frame, deliveries: many(event, frame, deliveries))
+                if many is not None else None)
         return gate
 
 

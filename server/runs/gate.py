@@ -14,14 +14,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 Send = Callable[[str, Any, Callable[..., None]], None]  # (client id, frame, on_ack)
+# (frame, [(client id, on_ack)]): one frame to several clients, encoded once (web/broadcast.py)
+SendMany = Callable[[Any, list], None]
 
 
 class FrameGate:
     """Per-client latest-wins delivery with one frame in flight per client."""
 
     def __init__(self, send: Send, ack_timeout: float | None = 10.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, send_many: SendMany | None = None):
         self._send = send
+        self._send_many = send_many
         self._ack_timeout = ack_timeout
         self._clock = clock
         self._lock = threading.Lock()
@@ -40,8 +43,7 @@ class FrameGate:
                     ready.append((client, self._mark(client, now)))
                 else:
                     self._waiting[client] = frame
-        for client, number in ready:
-            self._deliver(client, number, frame)
+        self._deliver_all(ready, frame)
 
     def ack(self, client: str, number: int | None = None) -> None:
         """The client got frame `number` (None: its latest); send the waiting frame, if any."""
@@ -54,7 +56,7 @@ class FrameGate:
                 del self._in_flight[client]
                 return
             number = self._mark(client, self._clock())
-        self._deliver(client, number, frame)
+        self._deliver_all([(client, number)], frame)
 
     def forget(self, client: str) -> None:
         """Drop a client (it disconnected)."""
@@ -75,5 +77,15 @@ class FrameGate:
     def _expired(self, sent_at: float, now: float) -> bool:
         return self._ack_timeout is not None and now - sent_at > self._ack_timeout
 
-    def _deliver(self, client: str, number: int, frame: Any) -> None:
-        self._send(client, frame, lambda *_: self.ack(client, number))
+    def _deliver_all(self, ready: list[tuple[str, int]], frame: Any) -> None:
+        if not ready:
+            return
+        if self._send_many is not None:
+            self._send_many(frame, [(client, self._on_ack(client, number))
+                                    for client, number in ready])
+            return
+        for client, number in ready:
+            self._send(client, frame, self._on_ack(client, number))
+
+    def _on_ack(self, client: str, number: int) -> Callable[..., None]:
+        return lambda *_: self.ack(client, number)

@@ -16,6 +16,7 @@ from server.runs import ManagerConfig, RunManager
 from server.runs.artifacts import EXPORTS
 from server.store import Store
 from server.web import errors, events, guard, routes, socketio  # noqa: F401 - events registers
+from server.web.broadcast import Emit
 from server.web.services import Layerlab
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder, with templates/ and static/
@@ -48,6 +49,9 @@ DEFAULTS = {
     "STOP_GRACE_SECONDS": 3.0,  # a run that ignores stop this long has its worker killed
     "METRICS_INTERVAL": 0.05,  # least seconds between run_metrics of one run (20 a second)
     "FRAME_ACK_TIMEOUT": 10.0,  # seconds a heavy frame waits for its ack before the next goes
+    # Encode each picture frame once for all its watchers (web/broadcast.py); False: once per
+    # watcher, as before (bench/bench_watchers.py measures both).
+    "FRAME_ENCODE_ONCE": True,
     # Pictures of a watched run, per second (0: none); made only while someone watches.
     "INSIGHT_BOUNDARY_RATE": 10.0,  # run_boundary (2-D datasets)
     "INSIGHT_GENERATED_RATE": 10.0,  # run_generated (gan runs: samples, manifold, badges)
@@ -113,11 +117,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     gate = guard.install(app)
     server = socketio.server
     server.eio.cors_allowed_origins = gate.origin_allowed  # never a CORS grant to a foreign page
-    lock = serialize_sends(server)
-
-    def emit(event: str, payload, to: str, callback=None) -> None:
-        with lock:
-            server.emit(event, payload, to=to, namespace="/", callback=callback)
+    emit = Emit(server, serialize_sends(server), once=app.config["FRAME_ENCODE_ONCE"])
 
     EXPORTS.configure(config["EXPORT_WORKERS"], config["EXPORT_MEMORY_BYTES"],
                       config["EXPORT_WAIT_SECONDS"])

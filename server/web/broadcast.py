@@ -1,0 +1,89 @@
+"""Emit: every event the server sends, with a way to send one picture to many watchers that
+encodes it once (issue 14, "a thousand watchers").
+
+A picture frame goes to each watcher that acknowledged the previous one (runs/gate.py), so each
+packet carries that watcher's own ack id. python-socketio encodes a packet with an ack id once
+per recipient: the JSON of the payload and the walk that pulls its bytes out into attachments,
+for every watcher. Here the packet is encoded once without an id, and each watcher's header is
+the shared one with its id put in front of the JSON (the Socket.IO v5 wire format: type,
+attachment count and "-" for binary packets, namespace, ack id, then the JSON), while the
+attachment messages are the same objects for everyone. The newest encoded frame of each event is
+kept, so the watchers that ack later get the same packet without another encode.
+
+Watchers on another web process (a message queue, several processes) are not in this
+process's rooms; they are sent to the ordinary way, which goes through the queue.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+Delivery = tuple[str, Callable[..., None]]  # (client sid, its ack callback)
+
+
+def with_ack_id(header: str, ack_id: int) -> str:
+    """A packet header encoded without an ack id, with `ack_id` in it (namespace "/")."""
+    i = header.index("[")  # the JSON data starts the first "[" (the root namespace has no name)
+    return f"{header[:i]}{ack_id}{header[i:]}"
+
+
+class Emit:
+    """emit(event, payload, to, callback) and many(event, payload, deliveries), under one lock
+    (a packet with bytes is several messages, which must not interleave with another's)."""
+
+    def __init__(self, server, lock: threading.RLock, once: bool = True):
+        self.server = server
+        self.lock = lock
+        self.once = once  # False: one ordinary emit per watcher (the bench's "before")
+        self._encoded: dict[str, tuple[object, str, list]] = {}  # event -> (payload, head, rest)
+        self.encodes = 0  # frames many() encoded (once=False: one per watcher), for tests/bench
+
+    def __call__(self, event: str, payload, to: str, callback=None) -> None:
+        with self.lock:
+            self.server.emit(event, payload, to=to, namespace="/", callback=callback)
+
+    def many(self, event: str, payload, deliveries: Iterable[Delivery]) -> None:
+        """Send `payload` as `event` to each (client, ack callback), encoding it once."""
+        with self.lock:
+            if not self.once:
+                for client, callback in deliveries:
+                    self.encodes += 1
+                    self.server.emit(event, payload, to=client, namespace="/", callback=callback)
+                return
+            manager = self.server.manager
+            head = rest = None
+            for client, callback in deliveries:
+                eio_sid = manager.eio_sid_from_sid(client, "/")
+                if eio_sid is None:  # not this process's client (or gone): the ordinary way
+                    self.encodes += 1
+                    self.server.emit(event, payload, to=client, namespace="/", callback=callback)
+                    continue
+                if head is None:
+                    head, rest = self._encode(event, payload)
+                ack_id = manager._generate_ack_id(client, callback)
+                self.server._send_eio_packet(
+                    eio_sid, eio_packet.Packet(eio_packet.MESSAGE, with_ack_id(head, ack_id)))
+                for part in rest:
+                    self.server._send_eio_packet(eio_sid, part)
+
+    def _encode(self, event: str, payload) -> tuple[str, list]:
+        kept = self._encoded.get(event)
+        if kept is not None and kept[0] is payload:
+            return kept[1], kept[2]
+        pkt = self.server.packet_class(sio_packet.EVENT, namespace="/", data=[event, payload])
+        encoded = pkt.encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        head = parts[0]
+        rest = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in parts[1:]]
+        self._encoded[event] = (payload, head, rest)
+        self.encodes += 1
+        return head, rest
+
+    def forget(self, event: str) -> None:
+        """Drop the kept packet of `event` (its run ended)."""
+        with self.lock:
+            self._encoded.pop(event, None)
