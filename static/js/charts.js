@@ -17,10 +17,11 @@ const LOOKS = {
     about: 'The discriminator\'s output: how sure it is that real and generated samples are real. At 50% each it can no longer tell them apart.',
     empty: 'D(real) and D(fake) show up here: at 50% each the discriminator can no longer tell them apart.' },
   mmd: { title: 'MMD', empty: 'MMD between generated and real samples shows up at each validation: lower is closer.' },
-  return: { title: 'Return', empty: 'Each finished episode\'s return shows up here, with its moving average and the return that counts as solved.' },
-  td_loss: { title: 'TD loss', log: true, empty: 'The TD loss shows up once the replay buffer holds enough to learn from.' },
-  q: { title: 'Mean Q', empty: 'The mean Q-value of the replayed actions shows up once learning starts.' },
-  epsilon: { title: 'Exploration ε', range: [0, 1], empty: 'ε, the chance of a random action, shows up here while training.' },
+  return: { title: 'Return', empty: 'A point per finished episode, with their mean and the return that counts as solved.' },
+  td_loss: { title: 'TD loss', log: true, empty: 'Once learning starts.' },
+  q: { title: 'Mean Q', empty: 'Once learning starts.' },
+  // A rate its schedule moves is drawn as it is: smoothed, the caption would lag a change.
+  epsilon: { title: 'Exploration ε', range: [0, 1], raw: true, empty: 'While training.' },
 };
 // The colour of a metric's line: a CSS variable of the theme. Metrics a gan's pictures also
 // show take the pictures' colours (real green, generated purple); others go by their place.
@@ -43,6 +44,7 @@ export function chartLook(chart) {
     reference: look.reference ?? null,
     about: look.about || '',
     empty: look.empty || null,
+    raw: Boolean(look.raw),
     series: chart.metrics.map((m, i) => ({ name: m.name, doc: m.doc || '', label: metricLabel(m.name),
       legend: metricLabel(m.name, { long: true }), tone: TONES[m.name] || PLACES[i % PLACES.length] })),
   };
@@ -234,11 +236,11 @@ export class MetricChart {
     const raws = names.map((name) => t.column(name));
     // A dense metric is smoothed over its faint raw line; a sparse one (validation) is drawn as it is.
     const sparse = names.map((name) => t.sparse(name));
-    const lines = raws.map((raw, i) => (sparse[i] ? raw : ema(raw, smoothing)));
+    const lines = raws.map((raw, i) => (sparse[i] || this.look.raw ? raw : ema(raw, smoothing)));
     const keep = decimate(xs, raws, Math.max(64, this.size().width));
     const none = new Float64Array(xs.length).fill(NaN);
     const [x, ...cols] = gather(keep, [xs, ...raws.flatMap((raw, i) => [sparse[i] ? none : raw, lines[i]])]);
-    names.forEach((_, i) => this.plot.setSeries(1 + 2 * i, { show: smoothing > 0 && !sparse[i] }));
+    names.forEach((_, i) => this.plot.setSeries(1 + 2 * i, { show: smoothing > 0 && !sparse[i] && !this.look.raw }));
     this.plot.setData([x, ...cols]);
     setAttr(this.root, 'data-drawn', keep.length);
     this.latestText = this.describe(null, names.map((name, i) => {

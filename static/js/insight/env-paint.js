@@ -125,12 +125,10 @@ const PAINTERS = {
     ctx.restore();
   },
 
-  lunar_lander(ctx, sc, { k, toCanvas }, c) {
-    const [x0, x1, y0] = sc.world;
-    ctx.fillStyle = c.ground;
-    const [gx0, gy] = toCanvas([x0, sc.ground]);
-    const [gx1, gy1] = toCanvas([x1, y0]);
-    ctx.fillRect(gx0, gy, gx1 - gx0, gy1 - gy);
+  lunar_lander(ctx, sc, { k, toCanvas }, c, { w, h }) {
+    ctx.fillStyle = c.ground; // the moon, flat here (its hills are random and not in the state)
+    const [, gy] = toCanvas([0, sc.ground]);
+    ctx.fillRect(0, gy, w, h - gy);
     for (const x of sc.pad) flag(ctx, toCanvas([x, sc.ground]), 1.1 * k, c);
     if (sc.engine) {
       const [a, b] = sc.flame[sc.engine];

@@ -7,7 +7,9 @@
 // Gymnasium's constants for the pictures (the environments' own source, not their rules).
 const CART = { limit: 2.4, angle: (12 * Math.PI) / 180, pole: 1, w: 0.5, h: 0.3 };
 const LANDER = { x: 10, y: 20 / 3, legAway: 20 / 30, legDown: 18 / 30, pad: 2 }; // world units per normalized unit
-const LANDER_BODY = [[-14, 17], [-17, 0], [-17, -10], [17, -10], [17, 0], [14, 17]].map(([x, y]) => [x / 30, y / 30]);
+const LANDER_LOOK = 1.6; // the lander drawn larger than life: at scale it is a speck over its pad
+const LANDER_BODY = [[-14, 17], [-17, 0], [-17, -10], [17, -10], [17, 0], [14, 17]]
+  .map(([x, y]) => [(x / 30) * LANDER_LOOK, (y / 30) * LANDER_LOOK]);
 const TERMINAL = new Set(['H', 'G', 'C']); // cells an episode ends in (or never rests in): no action to show
 
 /** The height of MountainCar's hill at a position. */
@@ -77,12 +79,15 @@ const VIEWS = {
     const X = x * LANDER.x;
     const Y = y * LANDER.y;
     const at = ([px, py]) => [X + px * Math.cos(angle) - py * Math.sin(angle), Y + px * Math.sin(angle) + py * Math.cos(angle)];
-    const legs = [-1, 1].map((side) => [at([side * LANDER.legAway * 0.6, -0.2]), at([side * LANDER.legAway, -LANDER.legDown - 0.1])]);
+    const m = LANDER_LOOK;
+    const legs = [-1, 1].map((side) => [at([side * LANDER.legAway * 0.6 * m, -0.2 * m]),
+      at([side * LANDER.legAway * m, (-LANDER.legDown - 0.1) * m])]);
     const engine = /main|left|right/.exec(env?.action_names?.[frame.action] || '')?.[0] || null;
-    return { view: 'lunar_lander', world: [-11, 11, -1.6, 11], ground: -LANDER.legDown - 0.1,
+    const flame = (a, b) => [at(a.map((v) => v * m)), at(b.map((v) => v * m))];
+    return { view: 'lunar_lander', world: [-10.5, 10.5, -1.6, 10.5], ground: (-LANDER.legDown - 0.1) * m,
       pad: [-LANDER.pad, LANDER.pad], body: LANDER_BODY.map(at), legs, contact: [left > 0.5, right > 0.5],
-      engine, flame: { main: [at([0, -0.35]), at([0, -0.95])],
-        left: [at([-0.6, 0.3]), at([-1.05, 0.3])], right: [at([0.6, 0.3]), at([1.05, 0.3])] } };
+      engine, flame: { main: flame([0, -0.35], [0, -0.95]), left: flame([-0.6, 0.3], [-1.05, 0.3]),
+        right: flame([0.6, 0.3], [1.05, 0.3]) } };
   },
 
   grid(s, env, frame) {
