@@ -1,9 +1,9 @@
 """CUDA graphs of the supervised step (server/train/graphs.py).
 
 Without a GPU the decision (`eager_reason`) is tested for each reason, and GraphStep's path
-(warm-up, capture, replay into the same buffers, the smaller last batch, re-capture on a new
-learning rate, the fallback when a capture fails) is driven on the CPU by a stand-in backend
-whose "replay" runs the captured step again as a graph would: into the same gradient buffers.
+(warm-up, capture, replay into the same buffers, a graph for the smaller last batch, re-capture
+on a new learning rate, the fallback when a capture fails) is driven on the CPU by a stand-in
+backend whose "replay" runs the recorded step again, as a graph's replay runs its kernels.
 The CUDA tests at the end run where a GPU exists and are skipped, saying so, where none does.
 """
 
@@ -17,7 +17,7 @@ import torch
 
 from server.train import Control, Trainer
 from server.train import loop as loop_module
-from server.train.graphs import WARMUP_STEPS, GraphStep, eager_reason
+from server.train.graphs import WARMUP_STEPS, eager_reason
 from tests.live import example
 
 NO_GPU = "needs a CUDA GPU; this machine has none"
@@ -59,12 +59,11 @@ def test_a_cpu_run_trains_eagerly_and_says_nothing_of_graphs():
 
 class StandIn:
     """Stands in for CudaBackend: a capture records the step's body and runs nothing; a replay
-    runs it again with the gradients zeroed in place, as a graph's replay writes its buffers."""
+    runs the body again."""
 
     def __init__(self, device, fail: str | None = None):
         self.device, self.fail = device, fail
         self.warm_ups, self.captures, self.replays = 0, 0, 0
-        self.trainer: Trainer | None = None  # set by the GraphStep that uses it
 
     @contextlib.contextmanager
     def warm_up(self):
@@ -78,7 +77,6 @@ class StandIn:
 
         def replay():
             self.replays += 1
-            self.trainer.optimizer.zero_grad(set_to_none=False)
             body()
 
         return replay
@@ -95,15 +93,9 @@ def stand_in(monkeypatch):
         made.append(StandIn(device, fail[0] if fail else None))
         return made[-1]
 
-    class Step(GraphStep):
-        def __init__(self, trainer, backend, shape):
-            super().__init__(trainer, backend, shape)
-            backend.trainer = trainer
-
     monkeypatch.setattr(loop_module, "eager_reason",
                         lambda **kw: None if kw["enabled"] else "turned off")
     monkeypatch.setattr(loop_module, "CudaBackend", backend)
-    monkeypatch.setattr(loop_module, "GraphStep", Step)
     return made, fail
 
 
@@ -127,10 +119,10 @@ def test_the_replayed_step_trains_as_the_eager_one(stand_in):
     (backend,) = stand_in[0]
     n, bs = graph.x_train.shape[0], graph.batch_size
     assert n % bs, "the design must have a smaller last batch"
-    smaller = 40 // graph.steps_per_epoch  # one per epoch, trained eagerly
     assert graph.graph is not None and result.cuda_graphs == "on"
-    assert backend.warm_ups == WARMUP_STEPS and backend.captures == 1
-    assert backend.replays == 40 - WARMUP_STEPS - smaller
+    assert backend.warm_ups == WARMUP_STEPS and backend.replays == 40 - WARMUP_STEPS
+    assert sorted(graph.graph.graphs) == [(n % bs, 2), (bs, 2)]  # one graph per batch shape
+    assert backend.captures == 2
     assert same_weights(eager, graph)
     assert [(p["step"], p["train_accuracy"]) for p in result.history] == [
         (p["step"], p["train_accuracy"]) for p in eager_result.history]
@@ -141,15 +133,15 @@ def test_a_new_learning_rate_captures_the_step_again(stand_in):
     control = Control()
     asked = []
 
-    def on_point(point):  # once the step is a graph, ask for a new rate
-        if t.graph.replay is not None and not asked:
+    def on_point(point):  # once both batch shapes are graphs, ask for a new rate
+        if len(t.graph.graphs) == 2 and not asked:
             asked.append(point["step"])
             control.set_lr(0.005)
 
     t = Trainer(spiral(), steps=60, control=control, on_point=on_point, log_interval=0.0)
     result = t.run()
     (backend,) = stand_in[0]
-    assert asked and backend.captures == 2
+    assert asked and backend.captures == 4  # both batch shapes, then both again
     assert [g["lr"] for g in t.optimizer.param_groups] == [0.005]
     assert result.history[-1]["lr"] == 0.005
 
@@ -194,7 +186,7 @@ def test_on_a_gpu_the_graph_trains_as_eager_does():
     eager = Trainer(doc, device="cuda", cuda_graphs=False, steps=60).run()
     graph_trainer = Trainer(doc, device="cuda", steps=60)
     graph = graph_trainer.run()
-    assert graph.cuda_graphs == "on" and graph_trainer.graph.captures == 1
+    assert graph.cuda_graphs == "on" and graph_trainer.graph.captures == 2  # both shapes
     assert graph.train_loss == pytest.approx(eager.train_loss, rel=1e-2)
     assert graph.val_accuracy == pytest.approx(eager.val_accuracy, abs=0.05)
 

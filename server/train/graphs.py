@@ -1,16 +1,18 @@
 """CUDA graphs for the supervised step: captured once, replayed once per step.
 
 A tiny model's step is a few dozen kernels of a few microseconds each, and launching them one
-by one from Python takes longer than running them. So the whole step (forward, loss, backward,
-gradient clipping, the optimizer's update and the running metric sums) is recorded once as a
-CUDA graph and then replayed with one launch per step (PyTorch's whole-network capture):
+by one from Python takes longer than running them. So the whole step (zeroing the gradients,
+forward, loss, backward, gradient clipping, the optimizer's update and the running metric sums)
+is recorded once as a CUDA graph and then replayed with one launch per step (PyTorch's
+whole-network capture):
 
-- The first WARMUP_STEPS full batches train eagerly on a side stream, so that everything
-  created lazily (the optimizer's moments, cuBLAS workspaces) exists before the capture.
+- The first WARMUP_STEPS steps train eagerly on a side stream, so that everything created
+  lazily (the gradients, the optimizer's moments, cuBLAS workspaces) exists before a capture.
+  The gradients are then kept, zeroed in place: every graph reads and writes those buffers.
+- Each batch shape gets its own graph (an epoch's smaller last batch is a second one), all in
+  one memory pool: nothing a graph leaves in it is read after its replay.
 - Every replay reads the same input buffers: each batch is copied into them first.
-- A batch of another shape (an epoch's smaller last batch) trains eagerly, into the same
-  gradient buffers, so the graph's view of the model never goes stale.
-- A learning-rate change re-captures at the next full batch: the rate is a constant of the
+- A learning-rate change re-captures at the next step: the rate is a constant of the
   optimizer's kernels.
 - Where the step cannot be captured, `eager_reason` says why before anything is tried, and a
   capture that fails falls back to eager training for the rest of the run; either way the
@@ -72,6 +74,7 @@ class CudaBackend:
     def __init__(self, device: torch.device):
         self.device = device
         self.stream = torch.cuda.Stream(device)
+        self.pool = None  # the memory pool every graph of the run shares
 
     @contextlib.contextmanager
     def warm_up(self):
@@ -85,25 +88,26 @@ class CudaBackend:
 
     def capture(self, body: Callable[[], None]) -> Callable[[], None]:
         """Record `body` (nothing runs) and return what replays it."""
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.device(self.device), torch.cuda.graph(graph):
-            body()
+        with torch.cuda.device(self.device):
+            if self.pool is None:
+                self.pool = torch.cuda.graph_pool_handle()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self.pool):
+                body()
         return graph.replay
 
 
 class GraphStep:
-    """The supervised Trainer's step, as a CUDA graph where it can be (see the module doc)."""
+    """The supervised Trainer's step, as CUDA graphs where it can be (see the module doc)."""
 
-    def __init__(self, trainer: Trainer, backend, shape: tuple[int, ...]):
+    def __init__(self, trainer: Trainer, backend):
         self.trainer = trainer
         self.backend = backend  # CudaBackend, or a stand-in in the CPU tests
-        self.shape = tuple(shape)  # the full batch's input shape, (N, ...)
         self.warm = 0  # eager warm-up steps taken
-        self.replay: Callable[[], None] | None = None  # set once captured
-        self.captures = 0  # how many times the step was captured (learning-rate changes)
+        self.graphs: dict[tuple[int, ...], Callable[[], None]] = {}  # batch shape -> replay
+        self.inputs: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}  # buffers
+        self.captures = 0  # graphs recorded in all (a new shape, a new learning rate)
         self.reason: str | None = None  # why it fell back to eager (None: it has not)
-        self.static_x: torch.Tensor | None = None  # the input buffers every replay reads
-        self.static_y: torch.Tensor | None = None
 
     @property
     def state(self) -> str:
@@ -111,70 +115,68 @@ class GraphStep:
         return self.reason or "on"
 
     def step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        """One training step: replayed when captured for this shape, else eager."""
+        """One training step: a replay where captured, else eager."""
         t = self.trainer
-        if self.reason is not None or tuple(xb.shape) != self.shape:
-            self._eager(xb, yb)
+        if self.reason is not None:
+            t.eager_step(xb, yb)
             return
         if self.warm < WARMUP_STEPS:
-            with self.backend.warm_up(), _quiet():
-                t.eager_step(xb, yb)
-            self.warm += 1
+            self._warm_up(xb, yb)
             return
-        if self.replay is None and not self._capture(xb, yb):
-            self._eager(xb, yb)
+        shape = tuple(xb.shape)
+        replay = self.graphs.get(shape) or self._capture(shape, xb, yb)
+        if replay is None:  # the capture failed: eager from now on
+            t.eager_step(xb, yb)
             return
-        self.static_x.copy_(xb)
-        self.static_y.copy_(yb)
-        self.replay()
+        x, y = self.inputs[shape]
+        x.copy_(xb)
+        y.copy_(yb)
+        replay()
         t.count_step(yb.shape[0])
         if t.probe_grads:  # the gradient buffers hold this step's (clipped) gradients
             t.grad_norms, t.probe_grads = gradient_norms(t.grad_groups), False
 
     def recapture(self) -> None:
-        """Capture again at the next full batch (the learning rate changed)."""
-        if self.replay is not None:
-            self.replay = None
-            self.trainer.optimizer.zero_grad(set_to_none=True)  # the graph's buffers go with it
+        """Capture again at the next step (the learning rate changed)."""
+        self.graphs.clear()
 
-    def _eager(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+    def _warm_up(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         t = self.trainer
-        if self.replay is None:
-            t.eager_step(xb, yb)
-            return
-        # The graph's gradient buffers must stay the parameters' own: zero them in place and
-        # let backward accumulate into them, instead of dropping them.
-        t.optimizer.zero_grad(set_to_none=False)
-        with _quiet():
+        with self.backend.warm_up(), _quiet():
             loss, out = t.train_step(xb, yb, t.probe_grads)
-        t.add_metrics(loss, out, yb)
+            t.optimizer.zero_grad(set_to_none=False)  # kept: the graphs' gradient buffers
+            t.add_metrics(loss, out, yb)
         t.count_step(yb.shape[0])
+        self.warm += 1
 
-    def _capture(self, xb: torch.Tensor, yb: torch.Tensor) -> bool:
-        """Record the step; on failure fall back to eager for good. True when captured."""
+    def _capture(self, shape: tuple[int, ...], xb: torch.Tensor, yb: torch.Tensor):
+        """Record the step for batches of `shape`; on failure fall back to eager for good.
+        Returns the replay, or None."""
         t = self.trainer
-        if self.static_x is None:
-            self.static_x, self.static_y = torch.empty_like(xb), torch.empty_like(yb)
-        t.optimizer.zero_grad(set_to_none=True)  # backward then writes the graph's own buffers
+        if shape not in self.inputs:
+            self.inputs[shape] = (torch.empty_like(xb), torch.empty_like(yb))
+        x, y = self.inputs[shape]
 
         def body() -> None:
-            loss, out = t.train_step(self.static_x, self.static_y, False)
-            t.add_metrics(loss, out, self.static_y)
+            t.optimizer.zero_grad(set_to_none=False)  # in place: the same buffers every replay
+            loss, out = t.train_step(x, y, False)
+            t.add_metrics(loss, out, y)
 
         try:
-            self.replay = self.backend.capture(body)
+            replay = self.backend.capture(body)
         except Exception as e:  # noqa: BLE001 - any failure to capture means: train eagerly
             self.fall_back(f"capture failed: {type(e).__name__}: {e}".strip())
-            t.optimizer.zero_grad(set_to_none=True)
-            return False
+            return None
+        self.graphs[shape] = replay
         self.captures += 1
-        log.info("the step of batch %s is a CUDA graph (capture %d)", list(self.shape),
-                 self.captures)
-        return True
+        log.info("the step of batch %s is a CUDA graph (capture %d)", list(shape), self.captures)
+        return replay
 
     def fall_back(self, reason: str) -> None:
         """Train eagerly from now on, saying why."""
-        self.reason, self.replay = reason, None
+        self.reason = reason
+        self.graphs.clear()
+        self.trainer.optimizer.zero_grad(set_to_none=True)
         log.warning("training without CUDA graphs: %s", reason)
 
 

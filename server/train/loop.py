@@ -297,8 +297,7 @@ class Trainer(Loop):
         self.classify = self.loss_name in ("cross_entropy", "bce_with_logits")
         if self.graph_reason is None:
             self.precision = replace(self.precision, cache=False)  # autocast's cache: not in graphs
-            self.graph = GraphStep(self, CudaBackend(self.device),
-                                   (self.batch_size, *self.x_train.shape[1:]))
+            self.graph = GraphStep(self, CudaBackend(self.device))
         self.pretrainer = None
         if (self.network.training.get("pretrain") or {}).get("method") == "rbm":
             from server.train.pretrain import Pretrainer
