@@ -14,7 +14,7 @@ from server.export import export_onnx_bytes
 from server.graph import parse_document, validate
 from server.graph.training import BY_PATH
 from server.kinds import supervised
-from server.train import Trainer, TrainError
+from server.train import Control, Trainer, TrainError
 from server.train.precision import (
     Precision,
     PrecisionError,
@@ -197,6 +197,26 @@ def test_running_out_of_gpu_memory_says_so_with_a_hint():
     assert message == ("cpu ran out of memory at step 0 (batch size 32); lower the batch size "
                        "or the layer sizes, or train in bf16 (training.precision)")
     assert "bf16" not in out_of_memory("bf16")  # already half precision: no such hint
+
+
+def test_a_worker_whose_run_runs_out_of_gpu_memory_fails_that_run_alone(tmp_path, monkeypatch):
+    # Outside the training loop (here: saving the weights) the worker itself says what to try;
+    # it returns to wait for the next job, so the pool keeps its process.
+    import server.model
+    from server.runs import worker
+    from server.runs.visuals import Visuals
+
+    def boom(*args):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(server.model, "save_weights", boom)
+    sent: list[tuple] = []
+    control = Control()
+    job = {"run_id": "r1", "document": example("spiral_mlp", steps=3), "device": "cpu"}
+    worker.train((job, control, Visuals("r1", control, sent.append)), worker.Current(),
+                 sent.append, str(tmp_path))
+    assert sent[-1] == ("failed", "r1", f"the GPU ran out of memory; {worker.OOM_HINT}")
+    assert "bf16" in worker.OOM_HINT and not any(m[0] == "memory" for m in sent)  # a CPU run
 
 
 # -- on a real GPU ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from server.train.config import TrainConfig
 from server.train.control import Control
 from server.train.gradients import gradient_norms, parameter_groups
 from server.train.loop import Loop, TrainError, device_label, make_optimizer, resolve_device
+from server.train.precision import prepare_device
 
 FRAME_INTERVAL = 1 / 30  # the most often the loop offers the pictures a turn (run_environment)
 RETURN_WINDOW = 20  # episodes the mean return is taken over (CONTRACTS.md §6)
@@ -193,6 +194,7 @@ class DqnTrainer(Loop):
         if not isinstance(self.env_info, EnvInfo):
             raise TrainError("choose an environment in training.environment before training")
         self.device = resolve_device(cfg.device)
+        prepare_device(self.device)  # its GPU current, TF32 matmuls: as every kind's run
         torch.manual_seed(cfg.seed)
         self.env_seed = int(self.env_info.params["seed"])
         self.player = Player(self.env_info, self.env_seed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import secrets
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from server.graph import DocumentError, validate
 from server.runs.drainer import Drainer
 from server.runs.frames import LiveFrames
+from server.runs.placement import Gpu, Placement, detect_gpus, gpus_with_room
 from server.runs.pool import Worker, WorkerPool, exit_reason, gib, memory_limit, rss
 from server.runs.records import Records
 from server.runs.run import (
@@ -69,6 +71,7 @@ class ManagerConfig:
     # full); ended runs' acks are thinned to it from the store. 0: keep every point.
     history_limit: int = 2000
     timeline_limit: int = 200  # checkpoints kept per run (thinned evenly when full)
+    gpus: list[Gpu] | None = None  # the GPUs runs are placed on; None: found at start
 
 
 def is_loopback(address: str) -> bool:
@@ -95,6 +98,8 @@ class RunManager(Watching):
         self._drainer: Drainer | None = None
         self._closing = False
         self.memory_cap = config.max_worker_memory or memory_limit(config.max_concurrent)
+        self.placement = Placement(gpus_with_room(detect_gpus(), None) if config.gpus is None
+                                   else config.gpus)
         self._memory_checked = 0.0
         self.interrupted = store.mark_interrupted()
         sync_interrupted(store, self.interrupted)  # their status step is their last point's
@@ -233,6 +238,13 @@ class RunManager(Watching):
         with self.lock:
             return run_id in self.runs
 
+    def devices(self) -> dict:
+        """GET /api/devices: CPU cores, each GPU with its runs and their memory, and where a
+        run asking for `auto` would go now."""
+        with self.lock:
+            return {**self.placement.describe(os.cpu_count()),
+                    "max_concurrent": self.config.max_concurrent, "queued": len(self.queue)}
+
     def stats(self) -> dict:
         """Counts for GET /api/health."""
         with self.lock:
@@ -358,6 +370,10 @@ class RunManager(Watching):
             self._finish(run, "failed", message=args[0])
         elif kind == "frames":
             run.frames.receive(*args, list(run.watchers))
+        elif kind == "memory":  # bytes of GPU memory the run holds, about once a second
+            run.gpu_memory = int(args[0])
+            self.placement.report(run.id, run.gpu_memory)
+            self._publish(run)
 
     def _on_status(self, run: Run, status: dict) -> None:
         run.step, run.epoch = status.get("step", run.step), status.get("epoch", run.epoch)
@@ -382,6 +398,8 @@ class RunManager(Watching):
         if summary:
             run.step, run.epoch = summary["steps"], summary["epochs"]
             run.device = summary["device"]
+            run.gpu_memory = summary.get("gpu_memory", run.gpu_memory)
+        self.placement.release(run.id)
         self.store.update_run(run.id, status=state, device=run.device, step=run.step,
                               epoch=int(run.epoch), message=message, finished=time.time(),
                               summary=summary)
@@ -462,16 +480,28 @@ class RunManager(Watching):
         if self._closing:
             return
         while self.queue:
-            w = self.pool.idle()
+            placed = self._placed()
+            w = self.pool.idle() if placed is not None else None
             if w is None:
                 break
-            run = self._order()[0]
+            run, device = placed
             self.queue.remove(run.id)
             run.worker, w.run_id = w, run.id
-            w.send("job", {**run.job(), "insight": self.config.insight})
+            self.placement.assign(run.id, device)
+            w.send("job", {**run.job(), "device": device, "insight": self.config.insight})
             self._move(run, "starting")
         self._publish_queue()
         self.pool.top_up()
+
+    def _placed(self) -> tuple[Run, str] | None:
+        """The first queued run, in the start order, that has a device to train on now (a run
+        pinned to a full GPU waits without holding up the others), with that device."""
+        for run in self._order():
+            asked = (run.document.get("training") or {}).get("device") or "auto"
+            device = self.placement.place(asked)
+            if device is not None:
+                return run, device
+        return None
 
     def _start_drainer(self) -> None:
         if self._drainer is None:

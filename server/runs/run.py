@@ -55,6 +55,7 @@ class Run:
     document: dict
     state: str = "queued"
     device: str | None = None
+    gpu_memory: int | None = None  # bytes of GPU memory it holds (GPU runs, as reported)
     step: int = 0
     epoch: int = 0  # epochs completed
     message: str | None = None
@@ -96,6 +97,8 @@ class Run:
                    "step": self.step, "epoch": self.epoch, "watchers": len(self.watchers)}
         if queue_position is not None:
             payload["queue_position"] = queue_position
+        if self.gpu_memory is not None:
+            payload["gpu_memory"] = self.gpu_memory
         if self.message:
             payload["message"] = self.message
         return payload

@@ -11,6 +11,7 @@ tuple:
     ("done", run_id, summary)            finished or stopped; weights already on disk
     ("failed", run_id, message, step)    the run cannot go on; the message says why (and the
                                          step it names, or None)
+    ("memory", run_id, bytes)            GPU memory the run holds (CUDA runs, once a second)
     ("frames", run_id, info, {event: payload})  pictures (visuals.py): {step, epoch, time,
                                          final}; the server delivers them latest-wins
 """
@@ -30,6 +31,9 @@ from pathlib import Path
 from server.runs.visuals import Visuals
 
 PARENT_CHECK_SECONDS = 0.5  # how often an idle reader checks that the server is still alive
+MEMORY_SECONDS = 1.0  # least seconds between two reports of a run's GPU memory
+OOM_HINT = ("lower the batch size or the layer sizes, or train in bf16 (training.precision); "
+            "other runs on the same GPU share its memory")
 # A few steps of a tiny design before reporting ready, so that the first real run finds every
 # import done and every kernel loaded: the first metric then comes in a fraction of a second.
 WARM_UP = {
@@ -79,7 +83,7 @@ def main(slot: int, commands, results, data_dir: str, threads: int) -> None:
     warm_up(slot)
     send(("ready", os.getpid()))
     while True:  # until the reader ends the process ("exit", or the server is gone)
-        train(jobs.get(), slot, current, send, data_dir)
+        train(jobs.get(), current, send, data_dir)
 
 
 def read_commands(commands, jobs: queue.Queue, current: Current, control_class, send) -> None:
@@ -151,8 +155,10 @@ def apply(control, visuals: Visuals, action: str, arg) -> None:
         control.set_greedy(arg)
 
 
-def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None:
+def train(work: tuple, current: Current, send, data_dir: str) -> None:
     """Run one job to its end and report how it ended."""
+    import torch
+
     from server.graph import DocumentError, parse_document
     from server.kinds import kind_of
     from server.model import save_weights
@@ -161,23 +167,30 @@ def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None
     job, control, visuals = work  # (the job, its Control, its Visuals) from the reader
     run_id = job["run_id"]
     trainer = None
+    memory = GpuMemory(run_id, send)
+
+    def on_point(point: dict) -> None:
+        send(("point", run_id, {**point, "t_wall": time.time()}))
+        memory.sample()
+
     try:
         network = parse_document(job["document"], data_dir=data_dir)
         kind = kind_of(network)
         trainer = kind.trainer(
-            network, data_dir=data_dir, control=control,
-            on_point=lambda p: send(("point", run_id, {**p, "t_wall": time.time()})),
+            network, data_dir=data_dir, control=control, on_point=on_point,
             on_status=lambda s: send(("status", run_id, s)),
-            on_log=visuals.on_log, device=pick_device(job["document"], slot))
-        visuals.trainer = trainer
+            on_log=visuals.on_log, device=job.get("device"))  # where the server placed it
+        visuals.trainer = memory.trainer = trainer
         result = trainer.run()
         weights = save_weights(result.model, Path(data_dir) / "runs" / run_id /
                                "weights.safetensors")
         visuals.final(trainer)  # after the weights are safe: a picture never changes them
         send(("done", run_id, {**summarize(result, weights), **kind.summary(result),
-                               "insight": visuals.stats()}))
+                               "insight": visuals.stats(), **memory.summary()}))
     except (TrainError, DocumentError) as e:
         send(("failed", run_id, str(e), getattr(e, "step", None)))
+    except torch.cuda.OutOfMemoryError:  # outside the loop: saving, the final pictures
+        send(("failed", run_id, f"the GPU ran out of memory; {OOM_HINT}"))
     except MemoryError:
         send(("failed", run_id, "the server ran out of memory; use a smaller design, batch size "
                                 "or dataset"))
@@ -188,6 +201,7 @@ def train(work: tuple, slot: int, current: Current, send, data_dir: str) -> None
         with current.lock:
             if current.run_id == run_id:  # the next job may already have arrived
                 current.run_id, current.control, current.visuals = None, None, None
+        memory.trainer = None
         del trainer, visuals
         release_memory()
 
@@ -203,8 +217,44 @@ def warm_up(slot: int) -> None:
     release_memory()
 
 
+class GpuMemory:
+    """Reports the GPU memory a CUDA run holds (its caching allocator's), at most once per
+    MEMORY_SECONDS; the CUDA context's own few hundred MiB are not counted."""
+
+    def __init__(self, run_id: str, send):
+        self.run_id, self.send = run_id, send
+        self.trainer = None  # the run's trainer, once made
+        self.last = 0.0
+
+    def held(self) -> int | None:
+        """Bytes the run's device has reserved, or None off a GPU (or before setup)."""
+        import torch
+
+        device = getattr(self.trainer, "device", None)
+        if device is None or device.type != "cuda":
+            return None
+        return torch.cuda.memory_reserved(device)
+
+    def sample(self) -> None:
+        """Send the memory held now, if a report is due."""
+        now = time.monotonic()
+        if now - self.last < MEMORY_SECONDS:
+            return
+        held = self.held()
+        if held is not None:
+            self.last = now
+            self.send(("memory", self.run_id, held))
+
+    def summary(self) -> dict:
+        """{"gpu_memory": bytes} for a GPU run's final figures (the cache only grows during a
+        run, so what it holds at the end is its peak), else nothing."""
+        held = self.held()
+        return {} if held is None else {"gpu_memory": held}
+
+
 def pick_device(document: dict, slot: int) -> str | None:
-    """With several GPUs, spread `auto` runs over them by worker slot; else keep the document's."""
+    """The warm-up's GPU: with several, spread over them by worker slot (the server places
+    real runs); else keep the document's."""
     import torch
 
     training = document.get("training") or {}

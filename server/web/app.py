@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from flask import Flask
 from server.baseline import BaselinePool
 from server.data import default_data_dir, parsing
 from server.kinds import PICTURE_NAMES
-from server.runs import ManagerConfig, RunManager
+from server.runs import ManagerConfig, RunManager, placement
 from server.runs.artifacts import EXPORTS
 from server.store import Store
 from server.web import errors, events, guard, routes, socketio  # noqa: F401 - events registers
@@ -36,7 +35,9 @@ DEFAULTS = {
     "MAX_DOCUMENT_BYTES": 4 * 2**20,  # largest network document, over HTTP and Socket.IO
     "MAX_UPLOAD_BYTES": 20 * 2**20,  # largest CSV or text upload
     "MAX_IMAGE_UPLOAD_BYTES": 100 * 2**20,  # largest zip of image folders
-    "MAX_CONCURRENT_RUNS": None,  # runs training at once; None: the number of GPUs, or 2 on CPU
+    "MAX_CONCURRENT_RUNS": None,  # runs training at once; None: the GPUs' RUNS_PER_GPU, or 2
+    "RUNS_PER_GPU": None,  # runs one GPU trains at once: a number, or a list (one per GPU);
+    # None: 4 (server/runs/placement.py)
     "MAX_QUEUED_RUNS": 100,  # runs that may wait for a worker; beyond it `train` is refused
     "MAX_RUNS_PER_CLIENT": 4,  # runs one connection may have queued or training (0: no limit)
     "MAX_RUNS_PER_ADDRESS": 8,  # the same for one remote address; loopback is exempt (0: none)
@@ -157,7 +158,8 @@ def serialize_sends(server) -> threading.RLock:
 
 def manager_config(config) -> ManagerConfig:
     """The run manager's settings from the app config."""
-    concurrent = config["MAX_CONCURRENT_RUNS"] or gpu_count() or 2
+    gpus = placement.gpus_with_room(placement.detect_gpus(), config["RUNS_PER_GPU"])
+    concurrent = config["MAX_CONCURRENT_RUNS"] or sum(g.room for g in gpus) or 2
     pool = config["WORKER_POOL"]
     return ManagerConfig(
         max_concurrent=concurrent, pool_size=concurrent if pool is None else min(pool, concurrent),
@@ -172,16 +174,8 @@ def manager_config(config) -> ManagerConfig:
         insight={"rates": {name: config[f"INSIGHT_{name.upper()}_RATE"]
                            for name in PICTURE_NAMES},
                  "budget": config["INSIGHT_BUDGET"]},
-        timeline_interval=config["TIMELINE_INTERVAL"], timeline_limit=config["TIMELINE_MAX"])
-
-
-def gpu_count() -> int:
-    """CUDA GPUs this server can train on (imports torch, which the workers need anyway)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
-        return 0
-    import torch
-
-    return torch.cuda.device_count()
+        timeline_interval=config["TIMELINE_INTERVAL"], timeline_limit=config["TIMELINE_MAX"],
+        gpus=gpus)
 
 
 def security_headers(response):

@@ -62,6 +62,12 @@ def health():
     return jsonify({"ok": True, "runs": lab().manager.stats()})
 
 
+@bp.get("/api/devices")
+def devices():
+    """Where runs train: CPU cores, each GPU's name, memory and runs, where `auto` goes now."""
+    return jsonify(lab().manager.devices())
+
+
 @bp.get("/api/layers")
 def layers():
     """The layer catalog."""
