@@ -80,14 +80,15 @@ export class DatasetPreview {
   }
 
   /** A dqn design's environment (its GET /api/environments entry; null: none chosen yet): its
-   * picture at rest, and what it observes and how many actions it has. */
-  showEnvironment(env) {
+   * picture at rest, and what it observes and how many actions it has; `none`: the words
+   * without one. */
+  showEnvironment(env, { none = 'Choose the environment the agent plays.' } = {}) {
     this.env = env || { none: true };
     this.key = null;
     this.data = null;
     this.boundary = null;
     this.meta = null;
-    setText(this.caption, env ? envSummary(env) : 'Choose the environment the agent plays.');
+    setText(this.caption, env ? envSummary(env) : none);
     this.draw();
   }
 

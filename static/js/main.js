@@ -170,7 +170,9 @@ async function boot() {
     if (change.doc) {
       const spec = doc.training?.dataset;
       if (spec) app.preview.show(spec, app.datasets.get(spec.name), doc.training?.task);
-      else if (doc.training?.environment) app.preview.showEnvironment(app.environments.get(doc.training.environment.name));
+      else if (app.trainingSchema.picker(doc.training) === 'environment') { // a dqn's: none chosen yet shows blank
+        app.preview.showEnvironment(app.environments.get(doc.training?.environment?.name) || null);
+      } else if (app.preview.env) app.preview.showEnvironment(null, { none: '' }); // no longer a dqn: no picture left over
     }
   }
 
