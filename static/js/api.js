@@ -101,6 +101,9 @@ export const api = {
   getDesign: (id) => request('GET', `/api/designs/${encodeURIComponent(id)}`),
   run: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}`),
   runs: (designKey, limit = 20) => request('GET', `/api/runs?design_key=${encodeURIComponent(designKey)}&limit=${limit}`),
+  /** A design's stored random-forest baselines (on one dataset when given), newest first. */
+  baselines: (designKey, datasetKey = null) => request('GET', `/api/baseline?design_key=${encodeURIComponent(designKey)}${
+    datasetKey ? `&dataset_key=${encodeURIComponent(datasetKey)}` : ''}`),
   upload: (file) => {
     const form = new FormData();
     form.append('file', file, file.name);

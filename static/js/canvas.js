@@ -49,6 +49,19 @@ export class Canvas {
     }
   }
 
+  /** The node a run is pre-training now (a deep belief net's layer), marked; null: none. */
+  setPretraining(id) {
+    if (id === this.pretraining) return;
+    this.pretraining = id;
+    for (const [nodeId, entry] of this.nodes) this.markPretraining(nodeId, entry);
+  }
+
+  markPretraining(id, { el, parts }) {
+    const on = id === this.pretraining;
+    el.classList.toggle('is-pretraining', on);
+    parts.phase.hidden = !on;
+  }
+
   /** Gradient health per node ({id: {badges, hints}}): vanishing, exploding, dead units. */
   setHealth(nodes) {
     for (const [id, entry] of this.nodes) {
@@ -180,6 +193,7 @@ export class Canvas {
         entry = this.createNode(node);
         this.nodes.set(node.id, entry);
         this.nodeLayer.append(entry.el);
+        this.markPretraining(node.id, entry);
       }
       this.updateNode(entry, node, report, errors.get(node.id), selectedNodes.has(node.id));
     }
@@ -204,6 +218,8 @@ export class Canvas {
       badge: h('span', { class: 'node-badge', 'aria-hidden': 'true' }, '!'),
       viz: h('canvas', { class: 'node-viz', 'aria-hidden': 'true' }),
       health: h('span', { class: 'node-health' }),
+      phase: h('span', { class: 'node-phase', hidden: true, title: 'This layer is being pre-trained as a restricted Boltzmann machine' },
+        'pre-training'),
     };
     // An in-port where some training kind feeds the node (a gan's Input): wiring the generator
     // before choosing the kind works, and validation says what to change.
@@ -217,6 +233,7 @@ export class Canvas {
     h('div', { class: 'node-foot' }, parts.shape, parts.count),
     parts.badge,
     parts.health,
+    parts.phase,
     h('span', { class: 'port port-out', dataset: { port: 'out' }, title: 'Output: drag to another layer' }));
     return { el, parts, type: node.type };
   }

@@ -1,12 +1,13 @@
 // The chart dock: one MetricTable feeding one chart per chart of the run's kind (its catalog
 // says which metrics go on which chart: supervised loss and accuracy; a gan's loss,
-// discriminator and MMD), the smoothing slider, the log-scale toggle and the legend.
-// Redraws at most once per animation frame.
+// discriminator and MMD) and one per phase whose points name a layer (a deep belief net's
+// pre-training, first), the smoothing slider, the log-scale toggle, the legend and a baseline's
+// level (setBaseline). Redraws at most once per animation frame.
 
 import { $, h } from './dom.js';
 import { MetricChart, chartLook, toneColour } from './charts.js';
 import { EpisodeChart } from './episode-chart.js';
-import { BUILTIN, chartPlan, markedMetrics } from './insight/kinds.js';
+import { BUILTIN, chartPlan, markedMetrics, phasePlan } from './insight/kinds.js';
 import { MetricTable } from './series.js';
 
 const PREFS_KEY = 'layerlab.charts.v1';
@@ -45,6 +46,7 @@ export class ChartsDock {
     this.showSmoothing();
     this.frame = null;
     this.task = 'classification';
+    this.baseline = null; // {metric, value, label}: drawn on the chart that draws `metric`
     this.setKind(BUILTIN);
   }
 
@@ -70,8 +72,11 @@ export class ChartsDock {
    * GET /api/environments entry (the return that counts as solved).
    */
   setKind(entry, { environment = this.environment } = {}) {
+    this.entry = entry;
     this.environment = environment || null;
-    const plan = chartPlan(entry);
+    const own = chartPlan(entry);
+    const plan = [...phasePlan(this.table.layered, own), ...own];
+    this.layeredKey = this.layeredNow();
     const key = JSON.stringify([plan, plan.map((c) => this.goalOf(c))]);
     if (key === this.planKey) return;
     this.planKey = key;
@@ -91,6 +96,7 @@ export class ChartsDock {
     });
     this.grid.classList.toggle('charts-3', plan.length === 3);
     this.grid.classList.toggle('charts-1', plan.length === 1);
+    this.setBaseline(this.baseline, { force: true });
     this.drawLegend();
     this.setTask(this.task);
     if (this.built) this.build();
@@ -104,6 +110,38 @@ export class ChartsDock {
     return typeof value === 'number' ? { value, label: field.split('_')[0] } : null;
   }
 
+  /** Which layers sent which metrics so far: the charts are planned again when it changes. */
+  layeredNow() {
+    return JSON.stringify([...this.table.layered]);
+  }
+
+  /** Plan the charts again when the points brought a new layer (a phase's chart or line). */
+  replan() {
+    if (this.layeredNow() !== this.layeredKey) this.setKind(this.entry);
+  }
+
+  /**
+   * A baseline's figure ({metric, value, label}, e.g. the random forest's val_accuracy) as a
+   * dashed level on the chart that draws that metric, named in the legend; null removes it.
+   * Before any point the chart's empty text says it.
+   */
+  setBaseline(baseline, { force = false } = {}) {
+    const key = JSON.stringify(baseline || null);
+    if (!force && key === this.baselineKey) return;
+    this.baselineKey = key;
+    this.baseline = baseline || null;
+    for (const c of this.charts) {
+      const mine = Boolean(baseline) && c.look.series.some((s) => s.name === baseline.metric);
+      c.setBaseline(mine ? { value: baseline.value, label: baseline.label } : null);
+      const empty = $('.chart-empty', c.root);
+      empty.querySelector('.chart-empty-baseline')?.remove();
+      if (mine) {
+        empty.append(h('span', { class: 'chart-empty-baseline' },
+          `${baseline.label}: ${c.look.fmt(baseline.value)}. Train to see whether the network beats it.`));
+      }
+    }
+    this.drawLegend();
+  }
   /** A figure like the page's own, for a chart the page has none for. */
   figure() {
     const fig = h('figure', { class: 'chart', dataset: { points: '0' } },
@@ -137,9 +175,10 @@ export class ChartsDock {
     }
     const shared = [...seen].filter(([, e]) => e.charts.size > 1).map(([text, e]) => [text, e.tone]);
     const rates = Object.keys(this.table.changes);
+    const level = this.charts.some((c) => c.baseline) ? [h('i', { class: 'sw sw-baseline' }), this.baseline.label, ' '] : [];
     this.legend.replaceChildren(...shared.map(([text, tone]) => [
       h('i', { class: 'sw', style: { background: toneColour(tone) } }), text, ' ']).flat(),
-    h('i', { class: 'sw sw-lr' }), rates.length > 1 ? 'rate change' : 'lr change');
+    ...level, h('i', { class: 'sw sw-lr' }), rates.length > 1 ? 'rate change' : 'lr change');
   }
 
   /** Draw fn(uplot) over every chart (the timeline's step marker); null removes it. */
@@ -178,6 +217,7 @@ export class ChartsDock {
   reset(history = []) {
     this.table.clear();
     this.table.push(history);
+    this.replan();
     this.root.classList.toggle('has-data', this.table.length > 0);
     this.redraw(true);
   }
@@ -185,6 +225,7 @@ export class ChartsDock {
   push(points) {
     if (!points.length) return;
     this.table.push(points);
+    this.replan();
     this.root.classList.add('has-data');
     this.redraw(false);
   }

@@ -1,8 +1,10 @@
 // Live metric charts (uPlot, injected): one per chart of the run's kind (supervised: loss and
 // accuracy; gan: loss, discriminator, MMD), each drawing the metrics the kind's catalog puts on
-// it. Every point received is kept in a MetricTable; each frame draws a min/max decimation to
-// about two points per pixel, so 100,000 points stay smooth. The chart element carries
-// data-chart (its name) and data-points = the number of points it shows.
+// it, plus one per phase whose points name a layer (a deep belief net's pre-training: one line
+// per layer). Every chart shades the phases before fine-tuning, and one may carry a baseline's
+// dashed level (the random forest). Every point received is kept in a MetricTable; each frame
+// draws a min/max decimation to about two points per pixel, so 100,000 points stay smooth. The
+// chart element carries data-chart (its name) and data-points = the number of points it shows.
 
 import { $, h, setAttr, setText } from './dom.js';
 import { metric, percent } from './format.js';
@@ -22,14 +24,20 @@ const LOOKS = {
   q: { title: 'Mean Q', empty: 'Once learning starts.' },
   // A rate its schedule moves is drawn as it is: smoothed, the caption would lag a change.
   epsilon: { title: 'Exploration ε', range: [0, 1], raw: true, empty: 'While training.' },
+  pretrain: { title: 'Pre-training',
+    about: 'Each layer\'s reconstruction error while it pre-trains as an RBM: how far a one-step reconstruction of its input is from the input (mean squared error).' },
 };
+// Phases as the charts name them (a phase not listed is its own word).
+const PHASE_WORDS = { pretrain: 'pre-training', train: 'fine-tuning' };
 // The colour of a metric's line: a CSS variable of the theme. Metrics a gan's pictures also
 // show take the pictures' colours (real green, generated purple); others go by their place.
 const TONES = { train_loss: '--train', train_accuracy: '--train', val_loss: '--val', val_accuracy: '--val',
   d_loss: '--train', g_loss: '--fake', d_real: '--real', d_fake: '--fake', mmd: '--val',
   episode_return: '--train', td_loss: '--val', q_mean: '--train', epsilon: '--fake' };
 const PLACES = ['--train', '--val', '--fake', '--real'];
-const FALLBACK = { '--train': '#2563eb', '--val': '#f97316', '--real': '#16a34a', '--fake': '#a21caf' };
+const LAYERS = ['--layer-1', '--layer-2', '--layer-3', '--layer-4']; // one line per layer
+const FALLBACK = { '--train': '#2563eb', '--val': '#f97316', '--real': '#16a34a', '--fake': '#a21caf',
+  '--layer-1': '#0891b2', '--layer-2': '#c026d3', '--layer-3': '#ca8a04', '--layer-4': '#4f46e5', '--baseline': '#15803d' };
 
 /** The look of one chart of a plan ({name, metrics}): title, formats, range and its series. */
 export function chartLook(chart) {
@@ -45,8 +53,9 @@ export function chartLook(chart) {
     about: look.about || '',
     empty: look.empty || null,
     raw: Boolean(look.raw),
-    series: chart.metrics.map((m, i) => ({ name: m.name, doc: m.doc || '', label: metricLabel(m.name),
-      legend: metricLabel(m.name, { long: true }), tone: TONES[m.name] || PLACES[i % PLACES.length] })),
+    series: chart.metrics.map((m, i) => ({ name: m.name, doc: m.doc || '', label: m.label || metricLabel(m.name),
+      legend: m.legend || metricLabel(m.name, { long: true }),
+      layer: m.layer || null, tone: TONES[m.name] || (m.layer ? LAYERS : PLACES)[i % PLACES.length] })),
   };
 }
 
@@ -109,6 +118,103 @@ function levelLine(value) {
   };
 }
 
+/** The phases before fine-tuning, shaded, each layer's stretch named, and the line where
+ * fine-tuning begins (a deep belief net's pre-training). */
+function phaseMarks(table) {
+  return (u) => {
+    const before = table.phases.filter((s) => s.phase !== 'train');
+    if (!before.length) return;
+    const { ctx } = u;
+    const { top, height, left, width } = u.bbox;
+    const dpr = window.devicePixelRatio || 1;
+    const x = (step) => Math.min(left + width, Math.max(left, Math.round(u.valToPos(step, 'x', true))));
+    const end = x(before[before.length - 1].last);
+    ctx.save();
+    ctx.fillStyle = css('--phase-band') || 'rgba(100, 116, 139, 0.08)';
+    ctx.fillRect(left, top, end - left, height);
+    ctx.font = `600 ${11 * dpr}px Inter, system-ui, sans-serif`;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
+    ctx.fillStyle = css('--muted') || '#526075';
+    ctx.strokeStyle = css('--faint') || '#8592a6';
+    ctx.lineWidth = dpr;
+    const halo = css('--panel') || '#ffffff';
+    // Words at the foot of a stretch, on a halo of the panel's colour so a curve does not hide them.
+    const write = (text, at) => {
+      ctx.save();
+      ctx.lineWidth = 3 * dpr;
+      ctx.strokeStyle = halo;
+      ctx.strokeText(text, at, top + height - 6 * dpr);
+      ctx.restore();
+      ctx.fillText(text, at, top + height - 6 * dpr);
+    };
+    let from = left;
+    before.forEach((s, i) => {
+      const to = x(s.last);
+      // The first stretch names its phase too, where there is room ("pre-training h1", else "h1").
+      const words = [`${i ? '' : `${PHASE_WORDS[s.phase] || s.phase} `}${s.layer || ''}`.trim(), s.layer || '']
+        .find((w) => w && to - from > ctx.measureText(w).width + 8 * dpr);
+      if (words) write(words, from + 5 * dpr);
+      if (i < before.length - 1) {
+        ctx.setLineDash([2 * dpr, 3 * dpr]);
+        ctx.beginPath();
+        ctx.moveTo(to, top);
+        ctx.lineTo(to, top + height);
+        ctx.stroke();
+      }
+      from = to;
+    });
+    ctx.setLineDash([]);
+    ctx.beginPath();
+    ctx.moveTo(end, top);
+    ctx.lineTo(end, top + height);
+    ctx.stroke();
+    const next = PHASE_WORDS.train;
+    if (left + width - end > ctx.measureText(next).width + 10 * dpr) write(next, end + 5 * dpr);
+    ctx.restore();
+  };
+}
+
+/** A baseline's dashed level across the chart, labelled at its right end. */
+function baselineLine(chart) {
+  return (u) => {
+    const b = chart.baseline;
+    if (!b) return;
+    const y = Math.round(u.valToPos(b.value, 'y', true));
+    const { top, height, left, width } = u.bbox;
+    if (!(y >= top && y <= top + height)) return;
+    const { ctx } = u;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.strokeStyle = css('--baseline') || FALLBACK['--baseline'];
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.lineWidth = 2 * dpr;
+    ctx.setLineDash([7 * dpr, 5 * dpr]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    ctx.font = `700 ${11.5 * dpr}px Inter, system-ui, sans-serif`;
+    ctx.textAlign = 'right';
+    const text = `${b.label} ${chart.look.fmt(b.value)}`;
+    // The words go on the side of the line the curves are not on now (under it when the
+    // latest values all lie above it), where there is room.
+    const latest = chart.look.series.map((s) => chart.table.last(s.name)).filter((v) => v != null);
+    const curvesAbove = latest.length > 0 && Math.max(...latest.map((v) => u.valToPos(v, 'y', true))) < y;
+    const room = { above: y - top > 18 * dpr, below: top + height - y > 18 * dpr };
+    const above = room.above && (!curvesAbove || !room.below);
+    ctx.textBaseline = above ? 'bottom' : 'top';
+    const tx = left + width - 6 * dpr;
+    const ty = above ? y - 4 * dpr : y + 4 * dpr;
+    ctx.lineWidth = 3 * dpr; // a halo in the panel's colour keeps it readable over a curve
+    ctx.setLineDash([]);
+    ctx.strokeStyle = css('--panel') || '#ffffff';
+    ctx.strokeText(text, tx, ty);
+    ctx.fillText(text, tx, ty);
+    ctx.restore();
+  };
+}
+
 export class MetricChart {
   /** root: the [data-chart] figure; chart: {name, metrics} of the kind's chart plan. */
   constructor(root, chart, { uPlot, table, options }) {
@@ -123,6 +229,7 @@ export class MetricChart {
     this.note = $('.chart-note', root);
     this.plot = null;
     this.enabled = true;
+    this.baseline = null; // {value, label}: a dashed level (the random forest's figure)
     setAttr(root, 'data-chart', chart.name);
     setAttr(root, 'data-points', 0);
     setText($('.chart-title', root), this.look.title);
@@ -154,12 +261,27 @@ export class MetricChart {
     return { width: Math.max(160, Math.floor(r.width)), height: Math.max(80, Math.floor(r.height)) };
   }
 
+  /** Draw a baseline's level ({value, label}) on this chart, or none (null). */
+  setBaseline(baseline) {
+    const b = baseline && Number.isFinite(baseline.value) ? baseline : null;
+    if (JSON.stringify(b) === JSON.stringify(this.baseline)) return;
+    this.baseline = b;
+    setAttr(this.root, 'data-baseline', b ? b.value : null);
+    this.root.classList.toggle('has-baseline', Boolean(b));
+    if (this.plot) this.build(); // its level widens the scale
+  }
+
   yScale() {
     const { log } = this.options();
-    if (this.look.log && log) return { distr: 3 };
+    const b = this.baseline?.value;
+    // The range the data asks for, widened to hold the baseline's level.
+    const around = (range) => (u, lo, hi) => (lo == null ? [null, null] : range(Math.min(lo, b), Math.max(hi, b)));
+    if (this.look.log && log) {
+      return b == null ? { distr: 3 } : { distr: 3, range: around((lo, hi) => this.uPlot.rangeLog(lo, hi, 10, false)) };
+    }
     if (this.look.range === 'climb') return { range: () => this.climbRange() };
     if (Array.isArray(this.look.range)) return { range: () => this.look.range };
-    return {};
+    return b == null ? {} : { range: around((lo, hi) => this.uPlot.rangeNum(lo, hi, 0.1, true)) };
   }
 
   build() {
@@ -190,7 +312,8 @@ export class MetricChart {
       axes: [{ ...axis, values: (u, v) => v.map((x) => (x >= 1000 ? `${x / 1000}k` : x)) },
         { ...axis, size: Math.round(56 * k), values: (u, v) => v.map((x) => tick(x)) }],
       series,
-      hooks: { draw: [rateMarks(this.table), levelLine(this.look.reference), (u) => this.overlay?.(u)],
+      hooks: { draw: [phaseMarks(this.table), rateMarks(this.table), levelLine(this.look.reference), baselineLine(this),
+        (u) => this.overlay?.(u)],
         setCursor: [(u) => this.hover(u)] },
     }, series.map(() => []), this.body);
     this.drawnFor = -1;
@@ -205,7 +328,7 @@ export class MetricChart {
 
   /** Accuracy from a round tenth below the lowest value to 100%: stable while it climbs. */
   climbRange() {
-    let lo = 1;
+    let lo = Math.min(1, this.baseline?.value ?? 1);
     for (const s of this.look.series) {
       const col = this.table.column(s.name);
       for (let i = 0; i < col.length; i += 1) if (col[i] < lo) lo = col[i];
@@ -257,7 +380,7 @@ export class MetricChart {
   describe(step, values) {
     const parts = [];
     if (step != null) parts.push({ text: `step ${step.toLocaleString('en-US')}` });
-    const one = this.look.series.length === 1;
+    const one = this.look.series.length === 1 && !this.look.series[0].layer; // a layer's line is named by it
     this.look.series.forEach((s, i) => {
       const v = values[i];
       const label = one ? null : s.label;

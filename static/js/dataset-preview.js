@@ -1,8 +1,9 @@
 // A glance at the data: a scatter plot for 2-D points (with the live decision boundary while
-// training), sample images for pictures, a few curves for sequences.
+// training, or the random forest's while "Show forest boundary" is on), sample images for
+// pictures, a few curves for sequences.
 
 import { api } from './api.js';
-import { setText } from './dom.js';
+import { setAttr, setText } from './dom.js';
 import { CLASS_COLOURS } from './insight/colour.js';
 import { paintResting } from './insight/env-paint.js';
 import { envSummary } from './insight/scenes.js';
@@ -45,6 +46,7 @@ export class DatasetPreview {
     this.cache = new Map();
     this.data = null;
     this.boundary = null;
+    this.forest = null; // the baseline's boundary, drawn in place of the network's while set
     this.key = null;
   }
 
@@ -98,6 +100,18 @@ export class DatasetPreview {
     this.draw();
   }
 
+  /** The random forest's boundary frame (as run_boundary's) to draw in place of the network's; null: the network's again. */
+  setForest(frame) {
+    this.forest = frame ? { ...frame, data: bytesOf(frame.data) } : null;
+    setAttr(this.canvas, 'data-forest', frame ? 'shown' : null);
+    this.draw();
+  }
+
+  /** The boundary under the points: the forest's while it is on, else the network's. */
+  shownBoundary() {
+    return this.forest || this.boundary;
+  }
+
   context() {
     const c = this.canvas;
     const dpr = window.devicePixelRatio || 1;
@@ -119,7 +133,7 @@ export class DatasetPreview {
     const d = this.data;
     const plane = (this.meta?.input_shape || []).join() === '2';
     try {
-      if (d?.kind === 'points' || (plane && this.boundary)) this.scatter(ctx, w, h, d);
+      if (d?.kind === 'points' || (plane && this.shownBoundary())) this.scatter(ctx, w, h, d);
       else if (d?.kind === 'images') this.images(ctx, w, h, d);
       else if (d?.kind === 'sequences') this.sequences(ctx, w, h, d);
       else placeholder(ctx, w, h, this.meta);
@@ -130,9 +144,10 @@ export class DatasetPreview {
   }
 
   scatter(ctx, w, h, d) {
-    if (this.boundary) drawBoundary(ctx, w, h, this.boundary);
+    const boundary = this.shownBoundary();
+    if (boundary) drawBoundary(ctx, w, h, boundary);
     if (!d?.x) return;
-    const [x0, x1, y0, y1] = this.boundary?.extent || d.extent || extentOf(d.x);
+    const [x0, x1, y0, y1] = boundary?.extent || d.extent || extentOf(d.x);
     const sx = (x) => ((x - x0) / (x1 - x0)) * w;
     const sy = (y) => h - ((y - y0) / (y1 - y0)) * h;
     const regression = d.task === 'regression';

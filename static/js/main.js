@@ -2,6 +2,7 @@
 // Third-party globals (io, uPlot) are read here only and injected into the modules.
 
 import { api } from './api.js';
+import { Baseline } from './baseline.js';
 import { Canvas } from './canvas.js';
 import { attachCanvasInput } from './canvas-input.js';
 import { ChartsDock } from './charts-dock.js';
@@ -132,6 +133,8 @@ async function boot() {
   app.runPanel = new RunPanel($('.run-card'), { datasets: app.datasets, environments: app.environments,
     actions: training.actions, readOnly, runClient: training.runClient, store, schema: app.trainingSchema,
     metricNow: (name) => app.charts.table.last(name) }); // a kind's own steps and rates go straight to the run
+  app.baseline = new Baseline($('.run-card'), { conn: app.conn, store, charts: app.charts, readOnly,
+    onForest: (frame) => { app.preview.setForest(frame); app.insight.boundary.setForest(frame); } }); // the random forest to beat
   app.onRunState = (state) => {
     running = state === 'running';
     document.body.dataset.run = state; // not data-run-state: that hook names exactly one element

@@ -22,7 +22,8 @@ export function speed(table) {
 
 /**
  * What the progress bar shows. training: the run's document training section.
- * Returns {fraction (0..1 or null when unbounded), epoch, epochs, step, samplesPerSecond, eta}.
+ * Returns {fraction (0..1 or null when unbounded), epoch, epochs, step, samplesPerSecond, eta,
+ * layer}: `layer` is the node a phase of its own trains now (a deep belief net's pre-training).
  */
 export function progress(status, table, training = {}) {
   const row = table.lastRow();
@@ -50,5 +51,6 @@ export function progress(status, table, training = {}) {
     stepsPerSecond: sp && status?.state === 'running' ? sp.stepsPerSecond : null,
     samplesPerSecond: sp && status?.state === 'running' ? sp.stepsPerSecond * batch : null,
     eta: eta === null ? null : Math.max(0, eta),
+    layer: table.phase?.layer ?? null,
   };
 }

@@ -33,7 +33,8 @@ export class RunClient {
     this.latest = {};
     this.designKey = null; // from train's ack: lists the design's earlier runs
     const frames = { run_boundary: 'boundary', run_activations: 'activations', run_health: 'health',
-      run_results: 'results', run_weights: 'weights', run_samples: 'samples', run_generated: 'generated', run_environment: 'environment' };
+      run_results: 'results', run_weights: 'weights', run_samples: 'samples', run_generated: 'generated', run_environment: 'environment',
+      run_filters: 'filters' };
     for (const [event, kind] of Object.entries(frames)) {
       conn.on(event, (msg, ack) => {
         this.route(kind, msg);

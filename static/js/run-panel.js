@@ -297,8 +297,11 @@ export class RunPanel {
       return;
     }
     const parts = [];
-    parts.push(prog.epochs ? `Epoch ${Math.min(prog.epochs, Math.floor(prog.epoch))} / ${prog.epochs}`
-      : `Epoch ${Math.floor(prog.epoch)}`);
+    if (prog.layer) parts.push(`Pre-training ${prog.layer}`); // a deep belief net's layer, before its epochs
+    else {
+      parts.push(prog.epochs ? `Epoch ${Math.min(prog.epochs, Math.floor(prog.epoch))} / ${prog.epochs}`
+        : `Epoch ${Math.floor(prog.epoch)}`);
+    }
     // A run that plays episodes counts them (a point's epoch) and environment steps, not samples.
     if (this.episodic) parts.splice(0, parts.length, episodesText(prog));
     parts.push(`step ${prog.step.toLocaleString('en-US')}`);

@@ -3,7 +3,8 @@
 /** Columns every table has from the start (a supervised run's); any other metric a point
  * carries (a gan's d_loss, g_loss, ...) gets its column when it first arrives. */
 export const COLUMNS = ['train_loss', 'val_loss', 'train_accuracy', 'val_accuracy', 'lr'];
-const AXES = new Set(['step', 'epoch', 'time']); // kept apart: every point has them
+// Kept apart: every point has them (t_wall: the worker's clock, for measuring latency).
+const AXES = new Set(['step', 'epoch', 'time', 't_wall']);
 
 class Column {
   constructor(capacity) {
@@ -34,6 +35,13 @@ export class MetricTable {
     this.changes = {};
     this.lastRate = {};
     this.setMarked(['lr']);
+    // The run's phases in order (a deep belief net's pre-training, layer by layer, then its
+    // fine-tuning): [{phase, layer, first, last}] (steps), from the points' `phase` and `layer`.
+    this.phases = [];
+    this.rowPhase = []; // each row's phase word (null where the point named none)
+    // Metrics sent with a `layer` (reconstruction_error): name -> {phase, layers: [id]}; each
+    // layer's values also go to the column `name@layer`, one line per layer.
+    this.layered = new Map();
   }
 
   clear() {
@@ -95,18 +103,47 @@ export class MetricTable {
       this.step.data[i] = typeof p.step === 'number' ? p.step : NaN;
       this.epoch.data[i] = typeof p.epoch === 'number' ? p.epoch : NaN;
       this.time.data[i] = typeof p.time === 'number' ? p.time : NaN;
+      const layer = typeof p.layer === 'string' && p.layer ? p.layer : null;
+      this.notePhase(p, layer);
       for (const [c, v] of Object.entries(p)) {
         if (AXES.has(c) || (v !== null && typeof v !== 'number')) continue; // words: phase, layer
-        if (!this.cols[c]) this.addColumn(c);
-        if (typeof v === 'number' && Number.isFinite(v)) {
-          this.cols[c].data[i] = v;
-          this.counts[c] += 1;
-          this.gaps[c] = false;
-        } else this.gaps[c] = true;
+        this.set(c, i, v);
         if (this.marked.has(c)) this.track(c, p.step, v);
+        else if (layer) this.set(this.layerColumn(c, layer, p.phase), i, v);
       }
       this.length += 1;
     }
+  }
+
+  set(c, i, v) {
+    if (!this.cols[c]) this.addColumn(c);
+    if (typeof v === 'number' && Number.isFinite(v)) {
+      this.cols[c].data[i] = v;
+      this.counts[c] += 1;
+      this.gaps[c] = false;
+    } else this.gaps[c] = true;
+  }
+
+  notePhase(p, layer) {
+    const phase = typeof p.phase === 'string' && p.phase ? p.phase : null;
+    this.rowPhase.push(phase);
+    if (!phase) return;
+    const last = this.phases[this.phases.length - 1];
+    if (last && last.phase === phase && last.layer === layer) last.last = p.step;
+    else this.phases.push({ phase, layer, first: p.step, last: p.step });
+  }
+
+  /** The column of one layer's values of a metric (`reconstruction_error@h1`). */
+  layerColumn(name, layer, phase) {
+    if (!this.layered.has(name)) this.layered.set(name, { phase: typeof phase === 'string' ? phase : null, layers: [] });
+    const entry = this.layered.get(name);
+    if (!entry.layers.includes(layer)) entry.layers.push(layer);
+    return `${name}@${layer}`;
+  }
+
+  /** The phase of the newest point ({phase, layer, first, last}), or null. */
+  get phase() {
+    return this.rowPhase[this.length - 1] ? this.phases[this.phases.length - 1] : null;
   }
 
   /** A column's values (all NaN for a metric no point carried). */

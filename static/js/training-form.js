@@ -11,7 +11,8 @@ import { problemText } from './problem.js';
 import { setPath } from './graph.js';
 
 // Words for the groups of fields (the first part of a path); a group not listed is its path.
-const SECTIONS = { optimizer: 'Optimizer and loop', gan: 'Game', 'gan.generator_optimizer': 'Generator optimizer' };
+const SECTIONS = { optimizer: 'Optimizer and loop', gan: 'Game', 'gan.generator_optimizer': 'Generator optimizer',
+  pretrain: 'Pre-training' };
 
 /** The group a field is shown in: its path's prefix ("" for the loop's own fields). */
 export function groupOf(path) {

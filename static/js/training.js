@@ -24,6 +24,18 @@ export function createTraining(app) {
   const { charts, preview, datasets } = app;
   let frame = null;
 
+  // The layer a run is training on its own now (a deep belief net's, pre-training) is marked
+  // on the canvas while the run is live.
+  let phaseLayer = null;
+  const markPhase = () => {
+    const now = charts.table.phase;
+    const layer = runClient.active && now?.layer ? now.layer : null;
+    if (layer === phaseLayer) return;
+    phaseLayer = layer;
+    app.canvas.setPretraining(layer);
+    app.insight?.filters.draw(); // its words say whether the layer still pre-trains
+  };
+
   const showProgress = () => {
     if (frame !== null) return;
     frame = requestAnimationFrame(() => {
@@ -37,17 +49,20 @@ export function createTraining(app) {
     onStatus: (status) => {
       app.onRunState(status.state);
       app.insight?.setStatus(status);
+      markPhase();
       showProgress();
       if (status.state === 'failed') toast(`Training failed: ${status.message || 'see the server log'}`, { kind: 'error', timeout: 10000 });
       if (DONE.has(status.state) && app.runClient?.token) saveRun(localStorage, { runId: runClient.runId, token: runClient.token });
     },
     onPoints: (points) => {
       charts.push(points);
+      markPhase();
       showProgress();
     },
     onHistory: (history) => {
       charts.setTask(chartTask(runClient.document || app.store.doc, datasets));
       charts.reset(history);
+      markPhase();
       showProgress();
     },
     onFrame: (kind, msg) => app.insight?.frame(kind, msg), // pictures: insight/insight.js

@@ -1,6 +1,7 @@
 // The decision boundary enlarged: the model's output over the input plane under the training
 // points and the fixed validation samples, a "discretize" toggle (TensorFlow Playground's), a
-// colour legend, the value under the pointer, and a click on a sample to follow it.
+// colour legend, the value under the pointer, and a click on a sample to follow it. While the
+// random forest's boundary is on (the baseline's "Show forest boundary"), it is drawn instead.
 
 import { h, setAttr, setText } from '../dom.js';
 import { metric } from '../format.js';
@@ -13,7 +14,8 @@ const PICK_RADIUS = 14; // pixels around a sample that still pick it
 export class BoundaryView {
   constructor(root, { onPick = () => {} } = {}) {
     this.onPick = onPick;
-    this.frame = null;
+    this.net = null; // the network's run_boundary frame
+    this.forest = null; // the baseline's boundary, shown in its place while set
     this.train = null; // {x: [[x, y]], y: [target], task}
     this.samples = null; // the fixed validation samples (a sampleSet of kind points), drawn as rings
     this.selected = null;
@@ -49,8 +51,19 @@ export class BoundaryView {
   }
 
   set(frame) {
-    this.frame = frame || null;
+    this.net = frame || null;
     this.draw();
+  }
+
+  /** The random forest's boundary frame (null: the network's again). */
+  setForest(frame) {
+    this.forest = frame || null;
+    this.draw();
+  }
+
+  /** The picture shown: the forest's while it is on, else the network's. */
+  get frame() {
+    return this.forest || this.net;
   }
 
   setTrain(preview) {
@@ -102,7 +115,8 @@ export class BoundaryView {
     const background = themeRgb('--panel', '#ffffff');
     const f = this.frame;
     this.empty.hidden = Boolean(f);
-    this.canvas.dataset.step = f ? String(f.step) : '';
+    this.canvas.dataset.step = f && !this.forest ? String(f.step) : '';
+    setAttr(this.canvas, 'data-forest', this.forest ? 'shown' : null);
     const domain = this.domain();
     if (f) {
       const img = boundaryPixels(f, { discretize: this.options.discretize, background, domain, scale: 4 });
@@ -221,6 +235,9 @@ export class BoundaryView {
     const pick = !this.samples || !this.options.validation ? ''
       : this.canPick ? ' Rings are the fixed validation samples: click one to follow it through the network.'
         : ' Rings are the fixed validation samples; the circled one is followed through the network.';
+    if (this.forest) {
+      return `The random forest (the baseline): colour shows ${what.replace('the model', 'the forest')} at each point of the plane; dots are the data. Untick “Show forest boundary” in the run card for the network's.`;
+    }
     return `Step ${f.step.toLocaleString('en-US')}: colour shows ${what} at each point of the plane; dots are the data.${pick}`;
   }
 

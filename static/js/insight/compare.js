@@ -1,7 +1,9 @@
 // Compare runs: the loss curves of earlier runs of the same design (GET /api/runs?design_key=)
 // over this run's, each with its settings (what differs from this run in bold); toggle per run.
 // Which curves there are to compare comes from the run's kind (supervised: training and
-// validation loss; a gan: D loss, G loss and MMD).
+// validation loss; a gan: D loss, G loss and MMD). Runs of a design that started differently
+// (pre-trained as a deep belief net, or from random weights) are labelled so, and their curves
+// counted from the start of fine-tuning.
 // A run this browser started (its token kept) can be deleted here, with its history and files.
 
 import { api as http, rememberRunToken, runToken } from '../api.js';
@@ -9,7 +11,7 @@ import { h, setAttr, setText, toast } from '../dom.js';
 import { loadRun } from '../persist.js';
 import { metric } from '../format.js';
 import { cssVar } from './draw.js';
-import { CORE, RUN_COLOURS, ago, joinCurves, lossCurve, resultText, settingsDiff, settingsOf } from './runs.js';
+import { CORE, RUN_COLOURS, ago, initText, joinCurves, lossCurve, resultText, settingsDiff, settingsOf } from './runs.js';
 
 const SHOWN_AT_FIRST = 3; // earlier runs drawn without asking
 const LIVE = new Set(['queued', 'starting', 'running', 'paused']); // stopped before deleting
@@ -43,11 +45,12 @@ export class CompareView {
     logBox.addEventListener('change', () => { this.log = logBox.checked; this.rebuild(); });
     this.host = h('div', { class: 'ic-chart' });
     this.readout = h('p', { class: 'ib-readout' });
+    this.note = h('p', { class: 'insight-caption ic-note', hidden: true });
     this.list = h('div', { class: 'ic-list', role: 'list', 'aria-label': 'Earlier runs of this design' });
     this.empty = h('p', { class: 'insight-empty' });
     this.mine = h('div', { class: 'ic-run ic-this', hidden: true });
     root.append(h('div', { class: 'insight-toolbar' }, this.segsHost,
-      h('label', { class: 'insight-check' }, logBox, 'Log')), this.host, this.readout, this.mine, this.list, this.empty);
+      h('label', { class: 'insight-check' }, logBox, 'Log')), this.host, this.readout, this.note, this.mine, this.list, this.empty);
     if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.plot?.setSize(this.chartSize())).observe(this.host);
   }
 
@@ -120,6 +123,16 @@ export class CompareView {
     return RUN_COLOURS[Math.max(0, i) % RUN_COLOURS.length];
   }
 
+  /** Does how the runs started differ (some pre-trained, some not)? Then each says how. */
+  startsDiffer() {
+    return new Set([this.training, ...this.runs.map((r) => r.training)].map(initText)).size > 1;
+  }
+
+  /** "pre-trained (RBM)" or "random initialisation" beside a run's name, where that differs. */
+  initTag(training) {
+    return this.startsDiffer() ? h('span', { class: 'ic-init', dataset: { init: initText(training) } }, ` · ${initText(training)}`) : null;
+  }
+
   render() {
     const now = Date.now() / 1000;
     this.empty.hidden = this.runs.length > 0;
@@ -139,7 +152,7 @@ export class CompareView {
         style: removable ? { gridTemplateColumns: 'auto auto minmax(0, 1fr) auto' } : null }, box,
       h('i', { class: 'ic-swatch', style: { background: this.colour(run.run_id) } }),
       h('span', { class: 'ic-run-text' },
-        h('span', { class: 'ic-run-title' }, h('b', {}, run.run_id), ` · ${ago(run.created, now)} · ${run.status}`),
+        h('span', { class: 'ic-run-title' }, h('b', {}, run.run_id), this.initTag(run.training), ` · ${ago(run.created, now)} · ${run.status}`),
         h('span', { class: 'ic-run-settings' }, settingsOf(run.training).filter((s) => CORE.has(s.key) || differs.has(s.key))
           .map((s) => h(differs.has(s.key) ? 'b' : 'span', { title: differs.has(s.key) ? 'differs from this run' : null }, s.text))),
         h('span', { class: 'ic-run-result' }, resultText(run.summary))),
@@ -147,7 +160,7 @@ export class CompareView {
     }));
     this.mine.hidden = !this.designKey;
     this.mine.replaceChildren(h('i', { class: 'ic-swatch ic-swatch-this' }), h('span', { class: 'ic-run-text' },
-      h('span', { class: 'ic-run-title' }, h('b', {}, 'This run'), this.runId ? ` · ${this.runId}` : ''),
+      h('span', { class: 'ic-run-title' }, h('b', {}, 'This run'), this.runId ? ` · ${this.runId}` : '', this.initTag(this.training)),
       h('span', { class: 'ic-run-settings' }, settingsOf(this.training).filter((s) => CORE.has(s.key) || s.key === 'seed')
         .map((s) => h('span', {}, s.text)))));
   }
@@ -191,6 +204,9 @@ export class CompareView {
     const curves = [mine, ...others.map((r) => lossCurve(this.histories.get(r.run_id), { column: this.column, smoothing: this.smoothing() }))];
     const data = joinCurves(curves);
     setAttr(this.host, 'data-series', curves.filter((c) => c.x.length).length);
+    const offset = curves.some((c) => c.offset);
+    this.note.hidden = !offset;
+    setText(this.note, offset ? 'Steps count from the start of fine-tuning: a pre-trained run\'s pre-training steps are left out, so every curve starts at 0.' : '');
     this.host.hidden = data[0].length === 0;
     if (this.host.hidden || !this.uPlot || !this.host.clientWidth) return;
     const key = `${others.map((r) => r.run_id).join('|')}:${this.log}`;
@@ -207,7 +223,8 @@ export class CompareView {
     const grid = cssVar('--grid-line', 'rgba(0,0,0,.08)');
     const font = '11.5px Inter, system-ui, sans-serif';
     const axis = { stroke: text, font, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-    const labels = ['this run', ...others.map((r) => r.run_id)];
+    const tag = (training) => (this.startsDiffer() ? ` (${initText(training)})` : '');
+    const labels = [`this run${tag(this.training)}`, ...others.map((r) => `${r.run_id}${tag(r.training)}`)];
     return new this.uPlot({
       ...this.chartSize(),
       legend: { show: false },

@@ -1,5 +1,6 @@
 // Live insight: routes a run's picture frames (run_boundary, run_activations, run_health,
-// run_results, run_weights, run_samples, a gan's run_generated) to the page — the data preview,
+// run_results, run_weights, run_samples, a gan's run_generated, a pre-training layer's
+// run_filters) to the page — the data preview,
 // the node thumbnails and the Insight panel's views — and swaps them for a checkpoint's while the
 // timeline is dragged. It also tells the charts and the Runs tab which kind of run is shown.
 
@@ -13,6 +14,7 @@ import { CompareView } from './compare.js';
 import { EnvironmentView } from './environment.js';
 import { BadgeTip, HealthView } from './health.js';
 import { HealthHistory } from './health-series.js';
+import { FiltersView } from './filters.js';
 import { GeneratedView } from './generated.js';
 import { compareColumns, entryOf, generatorNodes, kindName, onKinds } from './kinds.js';
 import { LayerView } from './layer.js';
@@ -22,7 +24,7 @@ import { ResultsView } from './results.js';
 import { spread } from './seeker.js';
 import { TimelineBar, stepMarker } from './timeline.js';
 
-const KINDS = ['boundary', 'generated', 'environment', 'activations', 'health', 'results', 'weights'];
+const KINDS = ['boundary', 'generated', 'environment', 'filters', 'activations', 'health', 'results', 'weights'];
 const GAME = 'gan'; // the kind whose runs send run_generated: its D(x) is drawn there, not as a boundary
 const BACKFILL = 16; // checkpoints read to draw the health chart of a run watched late
 
@@ -43,6 +45,9 @@ export class Insight {
     this.generated = new GeneratedView(this.panel.body('generated'),
       { metricAt: (name, step) => this.app.charts.table.lastAt(name, step) });
     this.environment = new EnvironmentView(this.panel.body('environment'), { environments: app.environments });
+    this.filters = new FiltersView(this.panel.body('filters'),
+      { errorAt: (layer, step) => this.app.charts.table.lastAt(`reconstruction_error@${layer}`, step),
+        layerNow: () => this.app.charts.table.phase?.layer ?? null });
     this.layer = new LayerView(this.panel.body('layer'), { describe: (id) => this.describe(id), onPick: pick,
       onNode: (id) => { this.layer.setNode(id); this.app.canvas.revealNode(id); } });
     this.health = new HealthView(this.panel.body('health'), { uPlot, onNode: (id) => this.openLayer(id) });
@@ -109,7 +114,11 @@ export class Insight {
       this.generated.set(msg, { past: Boolean(msg) && msg !== this.live.generated });
       if (msg) this.panel.setAvailable('generated', true);
       setAttr(this.panel.tabs.get('generated'), 'data-badges', msg?.badges?.length || null);
-      this.autoOpen(msg);
+      this.autoOpen(msg, 'generated');
+    } else if (kind === 'filters') {
+      this.filters.set(msg, { past: Boolean(msg) && msg !== this.live.filters });
+      if (msg) this.panel.setAvailable('filters', true);
+      this.autoOpen(msg, 'filters');
     } else if (kind === 'environment') { // a dqn's episode (its own tab; the design has no data to preview)
       this.environment.set(msg);
       if (msg) this.panel.setAvailable('environment', true);
@@ -154,11 +163,12 @@ export class Insight {
     return this.kind === GAME;
   }
 
-  /** A gan's first pictures of a run open the panel at them once (where there is room). */
-  autoOpen(msg) {
+  /** A gan's first pictures of a run open the panel at them once, where there is room; a
+   * pre-training layer's filters also take over an open panel (they show for a while only). */
+  autoOpen(msg, tab) {
     if (!msg || this.opened === this.runId || innerWidth < 1200) return;
     this.opened = this.runId;
-    if (!this.panel.isOpen) this.panel.open('generated');
+    if (!this.panel.isOpen || tab === 'filters') this.panel.open(tab);
   }
 
   /** The GET /api/environments entry a design plays (a dqn's), or null. */
@@ -234,6 +244,7 @@ export class Insight {
     this.timeline.setRun(runId);
     this.generated.reset();
     this.environment.reset((document || this.app.store.doc)?.training?.environment?.name);
+    this.filters.reset();
     const doc = document || this.app.store.doc; // a watched run's own design may come later
     this.applyKind(doc);
     for (const kind of KINDS) this.apply(kind, null);
@@ -270,6 +281,7 @@ export class Insight {
     // The tab that comes first, so that the one going away falls back to it.
     const views = [['generated', game || Boolean(this.shown.generated)], ['boundary', !game && (plane || Boolean(this.shown.boundary))]];
     for (const [tab, yes] of game ? views : views.reverse()) this.panel.setAvailable(tab, yes);
+    this.panel.setAvailable('filters', Boolean(this.shown.filters)); // a run pre-training sends them
     const env = this.environmentOf(document); // a dqn's: its own tab, drawn at rest until frames come
     this.panel.setAvailable('environment', Boolean(env) || Boolean(this.shown.environment));
     if (!this.shown.environment) this.environment.setEnvironment(env?.name);
@@ -300,6 +312,7 @@ export class Insight {
     if (tab === 'boundary') this.boundary.draw();
     else if (tab === 'generated') this.generated.draw();
     else if (tab === 'environment') this.environment.draw();
+    else if (tab === 'filters') this.filters.draw();
     else if (tab === 'layer') this.layer.draw();
     else if (tab === 'results') this.results.draw();
     else if (tab === 'health') {
@@ -367,7 +380,8 @@ export class Insight {
     const t = this.app.charts.table;
     const steps = t.steps();
     const cols = this.compare.columns.map(({ column }) => [column, t.column(column)]);
-    return Array.from(steps, (step, i) => Object.fromEntries([['step', step], ...cols.map(([c, v]) => [c, v[i]])]));
+    return Array.from(steps, (step, i) => Object.fromEntries([['step', step], ['phase', t.rowPhase[i]],
+      ...cols.map(([c, v]) => [c, v[i]])]));
   }
 
   wire() {

@@ -64,6 +64,24 @@ export function chartPlan(entry) {
   return [...charts.values()];
 }
 
+/**
+ * Charts for metrics a run sends per layer in a phase of its own, which no chart of the kind's
+ * plan draws (a deep belief net's reconstruction_error while each layer pre-trains,
+ * CONTRACTS.md §6): one chart per phase, named by it, one line per layer (the table's
+ * `name@layer` columns), labelled with the layer's node id. layered: MetricTable.layered.
+ */
+export function phasePlan(layered, plan = []) {
+  const drawn = new Set(plan.flatMap((c) => c.metrics.map((m) => m.name)));
+  const charts = new Map();
+  for (const [name, { phase, layers }] of layered || []) {
+    if (!phase || drawn.has(name) || !layers.length) continue;
+    if (!charts.has(phase)) charts.set(phase, { name: phase, metrics: [] });
+    charts.get(phase).metrics.push(...layers.map((layer) => ({ name: `${name}@${layer}`, layer, label: layer,
+      legend: `${layer} ${metricLabel(name, { long: true })}`, doc: `Layer ${layer}'s ${metricLabel(name, { long: true })}` })));
+  }
+  return [...charts.values()];
+}
+
 /** The step buttons of a kind: one plain "Step" unless it names several (a gan's D, G, both),
  * each [{network (null: a plain step), label}]. */
 export function stepPlan(entry) {

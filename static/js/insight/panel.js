@@ -1,6 +1,6 @@
 // The Insight panel: a column left of the canvas (where the palette sits while building) with one
-// tab per view (boundary, a gan's generated samples, one layer enlarged, gradient health,
-// results, earlier runs) and the run's timeline at its foot. An "Insight" button in the canvas
+// tab per view (boundary, a gan's generated samples, a pre-training layer's filters, one layer
+// enlarged, gradient health, results, earlier runs) and the run's timeline at its foot. An "Insight" button in the canvas
 // tools opens and closes it.
 
 import { h, setAttr } from '../dom.js';
@@ -9,6 +9,7 @@ export const TABS = [
   { id: 'boundary', label: 'Boundary', title: 'The decision boundary over the data' },
   { id: 'generated', label: 'Generated', title: 'What the generator makes, over the discriminator\'s view of the plane' },
   { id: 'environment', label: 'Environment', title: 'The environment the agent plays: the episode now, the Q-values and, on a grid, the policy' },
+  { id: 'filters', label: 'Filters', title: 'The layer being pre-trained: each hidden unit\'s weights as a picture' },
   { id: 'layer', label: 'Layer', title: 'One layer enlarged: its units and weights' },
   { id: 'health', label: 'Health', title: 'Gradient norm of each layer over time' },
   { id: 'results', label: 'Results', title: 'Confusion matrix and predictions on validation samples' },

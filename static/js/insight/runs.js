@@ -1,5 +1,6 @@
 // Earlier runs of one design, side by side: their settings in words, what differs from this run,
-// and their loss curves as one uPlot table. Pure.
+// how each started (pre-trained as a deep belief net, or from random weights), and their loss
+// curves as one uPlot table, counted from the start of fine-tuning. Pure.
 
 import { metric, percent } from '../format.js';
 import { ema } from '../series.js';
@@ -27,6 +28,12 @@ export function settingsOf(training) {
     if (gan.loss && gan.loss !== 'log') add('gan_loss', `${gan.loss.replace('_', ' ')} loss`);
     if ((gan.d_steps ?? 1) !== 1 || (gan.g_steps ?? 1) !== 1) add('k', `${gan.d_steps ?? 1}:${gan.g_steps ?? 1} steps`);
   }
+  const rbm = t.pretrain?.method && t.pretrain.method !== 'none' ? t.pretrain : null;
+  if (rbm) {
+    add('pretrain', [`${rbm.method.toUpperCase()}${rbm.epochs != null ? ` ${rbm.epochs} epochs` : ''}`,
+      rbm.k != null ? `CD-${rbm.k}` : null, rbm.lr != null ? `lr ${metric(rbm.lr)}` : null].filter(Boolean).join(', '));
+  }
+  if (t.init?.run || t.init?.weights) add('init', initText(t));
   if (o.momentum) add('momentum', `momentum ${metric(o.momentum)}`);
   if (o.weight_decay) add('weight_decay', `decay ${metric(o.weight_decay)}`);
   if (o.grad_clip) add('grad_clip', `clip ${metric(o.grad_clip)}`);
@@ -38,6 +45,17 @@ export function settingsOf(training) {
   add('dataset', d.name ? `${d.name}${extra ? ` (${extra})` : ''}` : null);
   if (typeof t.seed === 'number') add('seed', `seed ${t.seed}`);
   return out;
+}
+
+/** How a run's weights started: "pre-trained (RBM)" (a deep belief net), "random initialisation",
+ * or from an earlier run's or uploaded weights (training.init). */
+export function initText(training) {
+  const t = training || {};
+  const method = t.pretrain?.method;
+  if (method && method !== 'none') return `pre-trained (${method.toUpperCase()})`;
+  if (t.init?.run) return `from run ${t.init.run}'s weights`;
+  if (t.init?.weights) return 'from uploaded weights';
+  return 'random initialisation';
 }
 
 /** Keys whose setting differs between two training sections. */
@@ -77,21 +95,32 @@ export function ago(seconds, now = Date.now() / 1000) {
   return `${Math.round(d / 86400)} days ago`;
 }
 
+/** The step a history's phases before fine-tuning end at (a deep belief net's pre-training); 0 without. */
+export function fineTuneStart(history) {
+  let start = 0;
+  for (const p of history || []) if (typeof p.phase === 'string' && p.phase !== 'train') start = p.step;
+  return start;
+}
+
 /**
- * One loss curve from a history: {x, y} of `column` (smoothed with `smoothing` when the column
- * is in most points, like train_loss or a gan's d_loss; as it is when only validation points
- * hold it, like val_loss or mmd), at most `limit` points (evenly thinned).
+ * One loss curve from a history: {x, y, offset} of `column` (smoothed with `smoothing` when the
+ * column is in most points, like train_loss or a gan's d_loss; as it is when only validation
+ * points hold it, like val_loss or mmd), at most `limit` points (evenly thinned). Steps count
+ * from the start of fine-tuning: a pre-trained run's curve starts where a random one's does
+ * (`offset`: the pre-training steps left out).
  */
 export function lossCurve(history, { column = 'train_loss', smoothing = 0.6, limit = 600 } = {}) {
   const all = history || [];
-  const rows = all.filter((p) => typeof p[column] === 'number' && Number.isFinite(p[column]));
-  const xs = rows.map((p) => p.step);
+  const offset = fineTuneStart(all);
+  const rows = all.filter((p) => typeof p[column] === 'number' && Number.isFinite(p[column]) && p.step >= offset);
+  const xs = rows.map((p) => p.step - offset);
   let ys = rows.map((p) => p[column]);
   if (rows.length * 2 >= all.length && smoothing > 0) ys = Array.from(ema(Float64Array.from(ys), smoothing));
-  if (xs.length <= limit) return { x: xs, y: ys };
+  if (xs.length <= limit) return offset ? { x: xs, y: ys, offset } : { x: xs, y: ys };
   const keep = [];
   for (let i = 0; i < limit; i += 1) keep.push(Math.round((i / (limit - 1)) * (xs.length - 1)));
-  return { x: keep.map((i) => xs[i]), y: keep.map((i) => ys[i]) };
+  const curve = { x: keep.map((i) => xs[i]), y: keep.map((i) => ys[i]) };
+  return offset ? { ...curve, offset } : curve;
 }
 
 /** Curves [{x, y}] on one x axis (the union of steps): [xs, ys1, ys2, ...], null where absent. */
