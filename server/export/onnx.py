@@ -17,6 +17,7 @@ import ast
 import contextlib
 import copy
 import io
+import json
 import logging
 import os
 import threading
@@ -201,7 +202,7 @@ def _rename_input(proto: onnx.ModelProto, name: str) -> None:
 
 def _export_dynamo(model: torch.nn.Module, x: torch.Tensor, opset: int) -> onnx.ModelProto:
     batch = torch.export.Dim("batch")
-    with _quiet():
+    with _quiet(), _nodes_kept_apart():
         program = torch.onnx.export(model, (x,), None, input_names=["input"],
                                     output_names=["output"], opset_version=opset,
                                     dynamic_shapes=({0: batch},), dynamo=True, verbose=False)
@@ -234,6 +235,37 @@ def _tidy(proto: onnx.ModelProto, network: Network) -> None:
             node.name = f"/{node_id}/{node.name}"
     _name_initializers(proto.graph, _opset_of(proto), {n.id for n in network.nodes})
     proto.doc_string = f"{network.name}: exported by Layerlab"
+    onnx.helper.set_model_props(proto, design_metadata(network))
+
+
+def design_metadata(network: Network) -> dict[str, str]:
+    """The file's metadata_props, so that `layerlab import` gives the design back: under
+    `layerlab.design` the exported network as a document (ids, params as written, positions;
+    its training section unless it is a gan's generator), under `layerlab.kind` its kind."""
+    written = {n.get("id"): n for n in network.document.get("nodes") or []
+               if isinstance(n, dict)}
+    nodes, edges = [], []
+    for node in network.nodes:
+        raw = written.get(node.id, {})
+        if node.id == network.input_id:  # an Input, or a generator's Noise: fed as an Input
+            entry = {"id": node.id, "type": "Input", "params": {"shape": list(node.shape)}}
+        else:
+            entry = {"id": node.id, "type": node.type, "params": dict(raw.get("params") or {})}
+            several = len(node.inputs) > 1
+            edges += [{"source": s, "target": node.id, **({"port": i} if several else {})}
+                      for i, s in enumerate(node.inputs)]
+        if isinstance(raw.get("ui"), dict):
+            entry["ui"] = raw["ui"]
+        nodes.append(entry)
+    kind = network.training.get("kind") or "supervised"
+    doc = {"format": "layerlab.network", "version": 1,
+           "name": network.document.get("name") or network.name, "nodes": nodes, "edges": edges}
+    if isinstance(network.document.get("description"), str):
+        doc["description"] = network.document["description"]
+    training = network.document.get("training")
+    if kind != "gan" and isinstance(training, dict):  # a generator alone has no training
+        doc["training"] = {k: v for k, v in training.items() if k != "init"}
+    return {"layerlab.design": json.dumps(doc, separators=(",", ":")), "layerlab.kind": kind}
 
 
 def _opset_of(proto: onnx.ModelProto) -> int:
@@ -336,6 +368,33 @@ def _quiet() -> Iterator[None]:
             torch.backends.mha.set_fastpath_enabled(fastpath)
             for lg, level in zip(loggers, levels, strict=True):
                 lg.setLevel(level)
+
+
+@contextlib.contextmanager
+def _nodes_kept_apart() -> Iterator[None]:
+    """Keep every canvas node its own ONNX node: without the optimizer's rewrites that merge
+    neighbours (a BatchNorm folded into the Linear or convolution before it, two ReLUs or two
+    Reshapes in a row made one), which would lose the BatchNorm's own weights and statistics
+    and leave nothing to import back. ONNX Runtime folds BatchNorm itself when it loads a file."""
+    try:
+        from onnxscript import rewriter
+        from onnxscript.rewriter.rules.common import (
+            _basic_rules,
+            _fuse_batchnorm,
+            _fuse_relus_clips,
+        )
+
+        merging = {id(r) for r in (*_fuse_batchnorm.rules, *_fuse_relus_clips.rules,
+                                   _basic_rules.reshape_reshape_rule)}
+        original = rewriter._DEFAULT_REWRITE_RULES
+    except (ImportError, AttributeError):  # another onnxscript layout: its rewrites stay
+        yield
+        return
+    rewriter._DEFAULT_REWRITE_RULES = tuple(r for r in original if id(r) not in merging)
+    try:
+        yield
+    finally:
+        rewriter._DEFAULT_REWRITE_RULES = original
 
 
 @contextlib.contextmanager
