@@ -1,4 +1,5 @@
-"""The `layerlab` command line: serve, validate, train, export, baseline (CONTRACTS.md §2, §7)."""
+"""The `layerlab` command line: serve, validate, train, export, baseline, import (CONTRACTS.md
+§2, §7)."""
 
 from __future__ import annotations
 
@@ -256,6 +257,52 @@ def cmd_baseline(args) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+# -- import -----------------------------------------------------------------------------------
+
+def cmd_import(args) -> int:
+    """layerlab import MODEL.onnx -o DOC [--weights-out FILE] [--json]."""
+    source = Path(args.model)
+    if not source.is_file():
+        raise UsageError(f"no such file: {args.model}")
+    from server.importer import OnnxImportError, import_onnx, read_file
+    from server.model import save_weights
+
+    doc_path = Path(args.output)
+    weights = Path(args.weights_out) if args.weights_out else weights_beside(doc_path)
+    try:
+        result = import_onnx(read_file(source), name=source.stem)
+    except OnnxImportError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        for d in e.details:
+            print(f"error: {d['node']} ({d['op']}): {d['message']}", file=sys.stderr)
+        if args.json:
+            emit_json({"ok": False, "error": e.message, "errors": e.details})
+        return EXIT_FAILED
+    doc_path.parent.mkdir(parents=True, exist_ok=True)
+    doc_path.write_text(json.dumps(result.document, indent=2) + "\n", encoding="utf-8")
+    save_weights(result.state_dict, weights)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        emit_json({"ok": True, "document": str(doc_path), "weights": str(weights),
+                   "warnings": result.warnings, "max_abs_diff": result.max_abs_diff})
+    else:
+        nodes = len(result.document["nodes"])
+        params = sum(v.numel() for k, v in result.state_dict.items()
+                     if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+        print(f"imported {source} as {nodes} nodes ({params:,} parameters): {doc_path}, weights "
+              f"{weights} (max |diff| to ONNX Runtime {result.max_abs_diff:.3g})")
+    return EXIT_OK
+
+
+def weights_beside(doc: Path) -> Path:
+    """DOC.layerlab.json -> DOC.safetensors (another suffix is replaced, none appended)."""
+    name = doc.name
+    if name.endswith(".layerlab.json"):
+        return doc.with_name(name.removesuffix(".layerlab.json") + ".safetensors")
+    return doc.with_suffix(".safetensors")
+
+
 # -- serve ------------------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
@@ -326,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("--trees", type=tree_count, default=100, help="trees in the forest")
     baseline.add_argument("--onnx", default=None, metavar="OUT",
                           help="also write the forest as ONNX, checked with ONNX Runtime")
+    imports = sub.add_parser("import", help="turn an ONNX model into a document and weights")
+    imports.add_argument("model", help="an .onnx file")
+    imports.add_argument("-o", "--output", required=True, help="the .layerlab.json to write")
+    imports.add_argument("--weights-out", default=None, metavar="FILE",
+                         help="where the weights go (default: DOC's path, .safetensors)")
+    imports.add_argument("--json", action="store_true", help="end stdout with one JSON object")
+    imports.set_defaults(func=cmd_import)
     return parser
 
 

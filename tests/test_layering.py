@@ -21,20 +21,24 @@ FLASK = {"flask", "flask_socketio"}
 
 # package -> server packages it must never import (higher layers).
 FORBIDDEN = {
-    "data": {"graph", "model", "train", "insight", "runs", "web", "export", "store", "kinds"},
-    "graph": {"model", "train", "insight", "runs", "web", "export", "store", "kinds"},
-    "model": {"train", "insight", "runs", "web", "export", "kinds"},
-    "train": {"insight", "runs", "web", "export", "kinds"},
-    "insight": {"runs", "web", "export", "store", "kinds"},
-    "export": {"insight", "runs", "web", "kinds"},
-    "store": {"runs", "web", "kinds"},
+    "data": {"graph", "model", "train", "insight", "runs", "web", "export", "store", "kinds",
+             "importer"},
+    "graph": {"model", "train", "insight", "runs", "web", "export", "store", "kinds", "importer"},
+    "model": {"train", "insight", "runs", "web", "export", "kinds", "importer"},
+    "train": {"insight", "runs", "web", "export", "kinds", "importer"},
+    "insight": {"runs", "web", "export", "store", "kinds", "importer"},
+    "export": {"insight", "runs", "web", "kinds", "importer"},
+    "store": {"runs", "web", "kinds", "importer"},
     # A training kind (its loop, pictures and exports) sits above those and below the runs.
-    "kinds": {"runs", "web", "store"},
-    "runs": {"web"},
+    "kinds": {"runs", "web", "store", "importer"},
+    "runs": {"web", "importer"},
     # The environments' catalog is data beside the datasets'; the baseline uses the data and
     # the design's checks, below the runs and the web.
-    "envs": {"model", "train", "insight", "runs", "web", "export", "store", "kinds"},
-    "baseline": {"train", "insight", "runs", "web", "kinds"},
+    "envs": {"model", "train", "insight", "runs", "web", "export", "store", "kinds", "importer"},
+    "baseline": {"train", "insight", "runs", "web", "kinds", "importer"},
+    # The importer turns ONNX into a document and weights with graph and model; the
+    # runs' export pool and the web call it, never the other way.
+    "importer": {"train", "insight", "runs", "web", "kinds", "store", "baseline"},
 }
 # graph is pure: besides itself it may use only the dataset and environment metadata.
 GRAPH_MAY_IMPORT = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")

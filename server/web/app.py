@@ -14,7 +14,14 @@ from server.kinds import PICTURE_NAMES
 from server.runs import ManagerConfig, RunManager, placement
 from server.runs.artifacts import EXPORTS
 from server.store import Store
-from server.web import errors, events, guard, routes, socketio  # noqa: F401 - events registers
+from server.web import (  # noqa: F401 - events registers
+    errors,
+    events,
+    guard,
+    importing,
+    routes,
+    socketio,
+)
 from server.web.broadcast import Emit
 from server.web.services import Layerlab
 
@@ -131,6 +138,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     app.extensions["layerlab"] = Layerlab(data_dir, store, manager, baselines)
     errors.register(app)
     app.register_blueprint(routes.bp)
+    app.register_blueprint(importing.bp)
     app.after_request(security_headers)
     if app.config["WARM_WORKERS"]:
         manager.warm_up()
