@@ -4,8 +4,9 @@
 // accuracy, or the validation loss for regression) and, for 2-D data, offers its boundary under
 // the points ("Show forest boundary"). The server keeps each fit with its design and data; this
 // page remembers which ones it asked for (their design_key and dataset_key), so the level comes
-// back after a reload (GET /api/baseline). A refusal (a gan, an autoencoder, a design the server
-// would not train) is said under the button in the server's own words.
+// back after a reload (GET /api/baseline), and a run of the open design (its design_key) finds
+// one fitted elsewhere. A refusal (a gan, an autoencoder, a design the server would not train)
+// is said under the button in the server's own words.
 
 import { api } from './api.js';
 import { h, setAttr, setText } from './dom.js';
@@ -72,6 +73,15 @@ export function frameBytes(frame) {
   return { ...rest, data };
 }
 
+/**
+ * Is a stored baseline's dataset (its spec with every default filled) the one a document asks
+ * for? meta: the dataset's GET /api/datasets entry (its params' defaults). Pure.
+ */
+export function sameData(stored, spec, meta) {
+  if (!stored || !spec || stored.name !== spec.name) return false;
+  return (meta?.params || []).every((p) => (stored[p.name] ?? p.default ?? null) === (spec[p.name] ?? p.default ?? null));
+}
+
 /** "random forest 98.7%" for accuracy, "random forest 0.0123" for a loss. Pure. */
 export function baselineText(result) {
   const figure = baselineFigure(result);
@@ -85,8 +95,10 @@ export class Baseline {
    * chart dock (its setBaseline); onForest(frame | null): draw the forest's boundary in place of
    * the network's (null: the network's again).
    */
-  constructor(root, { conn, store, charts, readOnly = false, onForest = () => {}, storage = localStorage, fetchStored = api.baselines }) {
+  constructor(root, { conn, store, charts, datasets = new Map(), readOnly = false, onForest = () => {},
+    storage = localStorage, fetchStored = api.baselines }) {
     this.conn = conn;
+    this.datasets = datasets; // GET /api/datasets by name: a stored fit's data is matched with defaults
     this.store = store;
     this.charts = charts;
     this.onForest = onForest;
@@ -212,6 +224,26 @@ export class Baseline {
       this.cache.set(sig, result);
       if (sig === this.sig && !this.fitting) this.show(result);
     } catch { /* gone from the server (a fresh data folder): the button fits it again */ }
+  }
+
+  /**
+   * A run of the open design came with its design_key (train's or watch's ack): a baseline
+   * stored under it on the design's data shows, when this page has none for it yet.
+   */
+  async runKnown(designKey, doc) {
+    const sig = designSignature(doc);
+    if (!designKey || sig !== this.sig || this.result || this.fitting || this.asked === `${designKey}:${sig}`) return;
+    this.asked = `${designKey}:${sig}`;
+    const spec = this.store.doc.training?.dataset;
+    try {
+      const list = await this.fetchStored(designKey);
+      const stored = list.find((b) => sameData(b.dataset, spec, this.datasets.get(spec?.name)));
+      if (!stored || sig !== this.sig || this.result || this.fitting) return;
+      const result = { ...stored, boundary: frameBytes(stored.boundary) };
+      this.cache.set(sig, result);
+      this.remember(sig, result);
+      this.show(result);
+    } catch { /* none stored: the button fits one */ }
   }
 
   // -- what this page asked for ---------------------------------------------------------------------

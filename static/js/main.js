@@ -133,7 +133,7 @@ async function boot() {
   app.runPanel = new RunPanel($('.run-card'), { datasets: app.datasets, environments: app.environments,
     actions: training.actions, readOnly, runClient: training.runClient, store, schema: app.trainingSchema,
     metricNow: (name) => app.charts.table.last(name) }); // a kind's own steps and rates go straight to the run
-  app.baseline = new Baseline($('.run-card'), { conn: app.conn, store, charts: app.charts, readOnly,
+  app.baseline = new Baseline($('.run-card'), { conn: app.conn, store, charts: app.charts, datasets: app.datasets, readOnly,
     onForest: (frame) => { app.preview.setForest(frame); app.insight.boundary.setForest(frame); } }); // the random forest to beat
   app.onRunState = (state) => {
     running = state === 'running';

@@ -64,6 +64,7 @@ export function createTraining(app) {
       charts.reset(history);
       markPhase();
       showProgress();
+      app.baseline?.runKnown(runClient.designKey, runClient.document); // a stored forest of this design
     },
     onFrame: (kind, msg) => app.insight?.frame(kind, msg), // pictures: insight/insight.js
     onRun: ({ runId, token, document }) => {

@@ -285,12 +285,16 @@ def test_the_baseline_draws_its_level_and_its_boundary_and_comes_back(page):
     expect(accuracy).to_have_attribute("data-baseline", re.compile(r"^0\.\d+$"))
     page.screenshot(path=str(artifact("baseline-spiral-trained.png")))
     page.locator(".dock").screenshot(path=str(artifact("baseline-spiral-chart.png")))
-    # The design's stored baseline comes back with the page.
-    page.reload()
-    page.wait_for_selector("body:not(.is-loading)")
-    expect(card).to_have_attribute("data-baseline", "done", timeout=15_000)
-    expect(page.locator(".baseline-text")).to_have_text(text)
-    expect(accuracy).to_have_class(re.compile(r"\bhas-baseline\b"))
+    # The design's stored baseline comes back with the page: from the fit this page remembers,
+    # and, with that forgotten, from the design_key of its run.
+    for forget in (False, True):
+        if forget:
+            page.evaluate("localStorage.removeItem('layerlab.baselines.v1')")
+        page.reload()
+        page.wait_for_selector("body:not(.is-loading)")
+        expect(card).to_have_attribute("data-baseline", "done", timeout=15_000)
+        expect(page.locator(".baseline-text")).to_have_text(text)
+        expect(accuracy).to_have_class(re.compile(r"\bhas-baseline\b"))
 
 
 @pytest.mark.parametrize("context", ["dark"], indirect=True)

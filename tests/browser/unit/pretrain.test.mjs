@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { baselineFigure, baselineText, designSignature, frameBytes } from '../../../static/js/baseline.js';
+import { baselineFigure, baselineText, designSignature, frameBytes, sameData } from '../../../static/js/baseline.js';
 import { filterOf, isStrip } from '../../../static/js/insight/filters.js';
 import { BUILTIN, chartPlan, phasePlan } from '../../../static/js/insight/kinds.js';
 import { fineTuneStart, initText, lossCurve, settingsDiff, settingsOf } from '../../../static/js/insight/runs.js';
@@ -100,4 +100,11 @@ test('the baseline: its figure, its words, its frame\'s bytes and what it belong
   const other = { ...doc, training: { dataset: { name: 'spiral', noise: 0.3 } } };
   assert.notEqual(designSignature(doc), designSignature(wider));
   assert.notEqual(designSignature(doc), designSignature(other));
+  // A stored fit's data (defaults filled) against a document's spec (defaults left out).
+  const meta = { params: [{ name: 'samples', default: 500 }, { name: 'noise', default: 0.1 }, { name: 'seed', default: 0 }] };
+  const stored = { name: 'spiral', samples: 500, noise: 0.1, seed: 0, val_fraction: 0.3 };
+  assert.ok(sameData(stored, { name: 'spiral' }, meta));
+  assert.ok(sameData(stored, { name: 'spiral', noise: 0.1 }, meta));
+  assert.ok(!sameData(stored, { name: 'spiral', noise: 0.3 }, meta));
+  assert.ok(!sameData(stored, { name: 'moons' }, meta));
 });
