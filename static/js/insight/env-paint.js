@@ -158,7 +158,8 @@ const PAINTERS = {
       ctx.fillRect(x, y, k, k);
       if (small) continue;
       if (cell.kind === 'S' || cell.kind === 'G') {
-        label(ctx, cell.kind === 'S' ? 'start' : 'goal', x + 4, y + 9, { size: Math.min(11, k / 4.5), colour: c.muted });
+        const word = k >= 48 ? (cell.kind === 'S' ? 'start' : 'goal') : cell.kind; // small cells: S and G
+        label(ctx, word, x + 3, y + 8, { size: Math.min(11, Math.max(9, k / 4.5)), colour: c.ink });
       }
       if (cell.kind === 'H') label(ctx, 'hole', x + k / 2, y + k / 2, { align: 'center', size: Math.min(11, k / 4.5), colour: '#e2e8f0' });
       if (cell.arrow) arrow(ctx, [x + k / 2, y + k / 2], cell.arrow, k * 0.3, c.ink);
