@@ -70,7 +70,7 @@ export class FiltersView {
 
   /** A run_filters frame ({layer, units, step, frame}); past: a checkpoint's, not live. */
   set(msg, { past = false } = {}) {
-    if (msg && !past) {
+    if (msg && !past && this.byLayer.get(msg.layer) !== msg) { // back to live shows it again: not a new one
       this.frames += 1;
       this.byLayer.delete(msg.layer); // kept in the order the layers last sent
       this.byLayer.set(msg.layer, msg);
