@@ -23,6 +23,7 @@ from typing import Any
 
 from .atomic import write_atomic
 from .errors import DatasetError
+from .sidecar import read_sidecar
 
 MAX_BYTES = 100 * 2**20  # the zip itself
 MAX_UNPACKED = 1 * 2**30  # its members together, unpacked
@@ -185,19 +186,7 @@ def public(upload_id: str, meta: dict) -> dict:
 
 def inspect_zip(data_dir: str | os.PathLike, upload_id: str) -> dict:
     """An image upload's sidecar summary (classes, counts), or a DatasetError if it is gone."""
-    path = zip_path(data_dir, upload_id)
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-    except FileNotFoundError:
-        raise DatasetError(f"image upload {upload_id!r} was not found; upload the zip again",
-                           "upload") from None
-    except (OSError, ValueError) as e:
-        raise DatasetError(f"image upload {upload_id!r} cannot be read ({e}); upload it again",
-                           "upload") from None
-    if meta.get("kind") != "images" or not path.is_file():
-        raise DatasetError(f"upload {upload_id!r} is not an image zip; upload the zip again",
-                           "upload")
-    return meta
+    return read_sidecar(zip_path(data_dir, upload_id), "images", "image", upload_id)
 
 
 def load_images(data_dir: str | os.PathLike, upload_id: str, size: list[int],

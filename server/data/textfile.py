@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import DatasetError
+from .sidecar import read_sidecar
 
 MAX_BYTES = 20 * 2**20
 MIN_CHARS = 200
@@ -86,19 +87,7 @@ def public(upload_id: str, meta: dict) -> dict:
 
 def inspect_text(data_dir: str | os.PathLike, upload_id: str) -> dict:
     """A text upload's sidecar summary, or a DatasetError if it is gone."""
-    path = text_path(data_dir, upload_id)
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-    except FileNotFoundError:
-        raise DatasetError(f"text upload {upload_id!r} was not found; upload the file again",
-                           "upload") from None
-    except (OSError, ValueError) as e:
-        raise DatasetError(f"text upload {upload_id!r} cannot be read ({e}); upload it again",
-                           "upload") from None
-    if meta.get("kind") != "text" or not path.is_file():
-        raise DatasetError(f"upload {upload_id!r} is not a text upload; upload the file again",
-                           "upload")
-    return meta
+    return read_sidecar(text_path(data_dir, upload_id), "text", "text", upload_id)
 
 
 def read_text(data_dir: str | os.PathLike, upload_id: str) -> str:
