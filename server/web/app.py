@@ -19,6 +19,7 @@ from server.web import (  # noqa: F401 - events registers
     events,
     guard,
     importing,
+    predict,
     routes,
     socketio,
 )
@@ -33,9 +34,11 @@ def asset_folder(name: str) -> Path:
     """static/ or templates/: the project's own in a checkout, else the installed package's."""
     top = ROOT / name
     return top if (ROOT / "pyproject.toml").is_file() and top.is_dir() else PACKAGE / name
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "frame-ancestors 'self'")
+# 'wasm-unsafe-eval' lets the page compile WebAssembly (the vendored onnxruntime-web of the Try
+# panel); it allows no eval of JavaScript.
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+       "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
 
 DEFAULTS = {
     "DATA_DIR": None,  # designs, runs, weights, uploads; None: $LAYERLAB_DATA_DIR or ~/.layerlab
@@ -139,6 +142,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(routes.bp)
     app.register_blueprint(importing.bp)
+    app.register_blueprint(predict.bp)
     app.after_request(security_headers)
     if app.config["WARM_WORKERS"]:
         manager.warm_up()

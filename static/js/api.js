@@ -109,6 +109,14 @@ export const api = {
     form.append('file', file, file.name);
     return request('POST', '/api/uploads', form);
   },
+  /** An .onnx model as a design: {ok, document, weights (upload id), warnings, max_abs_diff}. */
+  importModel: (file) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return request('POST', '/api/import', form);
+  },
+  /** The server's ONNX Runtime output of an ended run's model for a batch of inputs. */
+  predict: (id, input) => request('POST', `/api/runs/${encodeURIComponent(id)}/predict`, { input }),
   runModel: (id) => request('GET', `/api/runs/${encodeURIComponent(id)}/model.onnx`, undefined,
     { raw: true, headers: { Accept: '*/*' } }),
   exportDoc: (doc, format) => request('POST', `/api/export?format=${format}`, doc,

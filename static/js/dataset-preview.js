@@ -24,11 +24,13 @@ export function extentOf(points, margin = 0.08) {
   return [x0 - mx, x1 + mx, y0 - my, y1 + my];
 }
 
-/** The spec's own params as preview query values, or null when one is out of its range. Pure. */
+/** The spec's own params as preview query values, or null when one is out of its range or a
+ * required one (an upload's id) is missing. Pure. */
 export function previewQuery(spec, meta) {
   const query = {};
   for (const p of meta.params || []) {
     const v = spec[p.name];
+    if ((v === undefined || v === null) && p.required) return null;
     if (v === undefined || v === null) continue;
     const numeric = p.type === 'int' || p.type === 'float';
     if (numeric && (typeof v !== 'number' || (p.min != null && v < p.min) || (p.max != null && v > p.max)
@@ -53,8 +55,8 @@ export class DatasetPreview {
   /** Show a dataset spec; meta is its /api/datasets entry; task the document's training.task. */
   async show(spec, meta, task = 'auto') {
     this.env = null;
-    setText(this.caption, meta ? describe(meta, task) : '');
     const key = JSON.stringify(spec);
+    setText(this.caption, meta ? describe(meta, task, key === this.key ? this.data : null) : '');
     if (key === this.key) return;
     this.key = key;
     this.boundary = null;
@@ -63,7 +65,7 @@ export class DatasetPreview {
     // The preview route is optional: a dataset entry offers it with `preview_url`, so a server
     // without it never sees a request (and the console never shows a 404).
     // Downloaded datasets have no preview until their first run fetched them: not asked.
-    if (!meta?.preview_url || meta.offline === false || (spec.name === 'csv' && !spec.upload)) {
+    if (!meta?.preview_url || meta.offline === false) {
       this.draw();
       return;
     }
@@ -78,7 +80,10 @@ export class DatasetPreview {
     } catch {
       this.data = null; // the server offers no preview: the caption still describes the data
     }
-    if (this.key === key) this.draw();
+    if (this.key === key) {
+      this.draw();
+      if (this.data) setText(this.caption, describe(meta, task, this.data)); // an upload's shape and classes
+    }
   }
 
   /** A dqn design's environment (its GET /api/environments entry; null: none chosen yet): its
@@ -136,6 +141,7 @@ export class DatasetPreview {
       if (d?.kind === 'points' || (plane && this.shownBoundary())) this.scatter(ctx, w, h, d);
       else if (d?.kind === 'images') this.images(ctx, w, h, d);
       else if (d?.kind === 'sequences') this.sequences(ctx, w, h, d);
+      else if (d?.kind === 'text') this.text(ctx, w, h, d);
       else placeholder(ctx, w, h, this.meta);
     } catch {
       ctx.clearRect(0, 0, w, h); // a preview in a shape this page does not know: show the icon
@@ -186,6 +192,19 @@ export class DatasetPreview {
       tctx.putImageData(img, 0, 0);
       ctx.drawImage(tmp, (n % cols) * (cell + gap), Math.floor(n / cols) * (cell + gap), cell, cell);
     });
+  }
+
+  /** The opening of a text, a few short lines in the mono font. */
+  text(ctx, w, h, d) {
+    const css = getComputedStyle(document.documentElement);
+    ctx.fillStyle = css.getPropertyValue('--text').trim() || '#111';
+    ctx.font = '10.5px "JetBrains Mono", monospace';
+    ctx.textAlign = 'left';
+    const per = Math.max(4, Math.floor((w - 10) / 6.4));
+    const words = String(d.preview || '').replace(/\s+/g, ' ').slice(0, per * 9);
+    for (let i = 0; i * per < words.length && i < Math.floor((h - 8) / 12); i += 1) {
+      ctx.fillText(words.slice(i * per, (i + 1) * per), 5, 14 + i * 12);
+    }
   }
 
   /** A few series: x rows are flat [time * features]; the first feature is drawn. */
@@ -253,10 +272,10 @@ function placeholder(ctx, w, h, meta) {
         ctx.arc(cx + dx, cy + dy, 4, 0, Math.PI * 2);
         ctx.fill();
       });
-  } else if (shape && shape.length >= 2 && shape[shape.length - 1] > 1) {
+  } else if ((shape && shape.length >= 2 && shape[shape.length - 1] > 1) || meta?.name === 'images') {
     ctx.fillStyle = muted;
     for (let i = 0; i < 9; i += 1) ctx.fillRect(cx - 27 + (i % 3) * 19, cy - 27 + Math.floor(i / 3) * 19, 16, 16);
-  } else if (shape && shape.length === 2) {
+  } else if ((shape && shape.length === 2) || meta?.name === 'text') {
     ctx.strokeStyle = CLASS_COLORS[1];
     ctx.lineWidth = 2.5;
     ctx.beginPath();
@@ -271,14 +290,17 @@ function placeholder(ctx, w, h, meta) {
   ctx.fillStyle = css.getPropertyValue('--muted').trim() || '#666';
   ctx.font = '600 12px "JetBrains Mono", monospace';
   ctx.textAlign = 'center';
-  ctx.fillText(shape ? `[${shape.join(', ')}]` : 'CSV', w / 2, h - 12);
+  ctx.fillText(shape ? `[${shape.join(', ')}]` : String(meta?.name || 'csv').toUpperCase(), w / 2, h - 12);
 }
 
-/** "2 features → 2 classes · 500 samples" */
-export function describe(meta, task = 'auto') {
-  const shape = meta.input_shape ? `[${meta.input_shape.join(', ')}]` : 'table';
+/** "2 features → 2 classes · 500 samples"; `data`, the dataset's preview, tells an upload's
+ * shape and classes (the catalog cannot). */
+export function describe(meta, task = 'auto', data = null) {
+  const dims = meta.input_shape || data?.input_shape || data?.shape;
+  const shape = dims ? `[${dims.join(', ')}]` : 'table';
+  const classes = meta.num_classes ?? data?.classes?.length;
   const target = task === 'reconstruction' ? 'itself (reconstruction)'
-    : meta.task === 'classification' ? `${meta.num_classes} classes` : 'a number';
+    : meta.task === 'classification' ? (classes ? `${classes} classes` : 'its classes') : 'a number';
   const n = meta.default_samples ? ` · ${meta.default_samples.toLocaleString('en-US')} samples` : '';
   return meta.task ? `${shape} → ${target}${n}` : meta.doc;
 }

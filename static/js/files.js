@@ -6,6 +6,7 @@ import { downloadBlob, h, toast } from './dom.js';
 import { emptyDocument, moveNodes, normalizeDocument, setPath } from './graph.js';
 import { tidyLayout } from './layout.js';
 import { encodeDoc, fileName } from './persist.js';
+import { withTrainedWeights } from './start-weights.js';
 import { sharedRunId } from './talk/share.js';
 
 /** Open a document as the current design (one undo step back to the previous one). */
@@ -33,15 +34,27 @@ export function newDesign(app) {
   toast('New design. Undo (Ctrl+Z) brings the previous one back.');
 }
 
+/** The Examples menu; an example that ships trained weights also opens with them (its
+ * training.init then names them, so the first Train starts where its training ended). */
 export function fillExamples(app, menu, button) {
-  menu.replaceChildren(...app.examples.map((ex) => h('button', {
-    type: 'button', role: 'menuitem', class: 'menu-item', dataset: { example: ex.id },
-    onclick: () => {
-      close();
-      openDocument(app, ex.document, { tidy: true });
-      toast(`Opened “${ex.name}”`, { kind: 'ok' });
-    },
-  }, h('span', { class: 'menu-item-title' }, ex.name), h('span', { class: 'menu-item-doc' }, ex.description))));
+  const open = (ex, trained) => {
+    close();
+    openDocument(app, trained ? withTrainedWeights(normalizeDocument(ex.document), ex) : ex.document, { tidy: true });
+    toast(trained ? `Opened “${ex.name}” with its trained weights: Train starts from them`
+      : `Opened “${ex.name}”`, { kind: 'ok' });
+  };
+  menu.replaceChildren(...app.examples.map((ex) => h('div', { class: 'menu-row' }, h('button', {
+    type: 'button', role: 'menuitem', class: 'menu-item', dataset: { example: ex.id }, onclick: () => open(ex, false),
+  }, h('span', { class: 'menu-item-title' }, ex.name), h('span', { class: 'menu-item-doc' }, ex.description)),
+  ex.weights ? h('button', { type: 'button', role: 'menuitem', class: 'menu-aside', dataset: { trainedExample: ex.id },
+    'aria-label': 'Open with trained weights', title: 'Open it with its trained weights: Train starts from them',
+    onclick: () => open(ex, true) }, 'Trained') : null)));
+  const close = bindMenu(menu, button);
+}
+
+/** A menu that its button opens and closes (Escape, a click elsewhere, arrows between items);
+ * returns close(). */
+export function bindMenu(menu, button) {
   const close = () => {
     menu.hidden = true;
     button.setAttribute('aria-expanded', 'false');
@@ -62,6 +75,7 @@ export function fillExamples(app, menu, button) {
       e.preventDefault();
     }
   });
+  return close;
 }
 
 /**
@@ -190,8 +204,11 @@ export async function exportModel(app, format, button) {
     if (!res) res = await api.exportDoc(run.runId && app.readOnly ? run.document : doc, format);
     const blob = await res.blob();
     const ext = format === 'onnx' ? '.onnx' : '.py';
-    downloadBlob(blob, attachmentName(res, fileName(doc.name, ext)));
+    const name = attachmentName(res, fileName(doc.name, ext));
+    downloadBlob(blob, name);
     const check = res.headers.get('X-Layerlab-Check');
+    // The trained model can be tried in the page next to the server (try-onnx.js).
+    if (trained) app.onModelExported?.({ blob, name, runId: run.runId, document: run.document || doc, check });
     const what = `${format === 'onnx' ? 'ONNX' : 'PyTorch'} model${trained ? ' (trained weights)' : format === 'onnx' ? ' (fresh weights)' : ''}`;
     if (check) {
       const ok = /^ok\b/.test(check);

@@ -27,6 +27,24 @@ export function paramsText(n) {
   return `${compact(n)} ${n === 1 ? 'param' : 'params'}`;
 }
 
+/** Multiply-accumulates: 354 -> "354 MACs", 1234567 -> "1.2 M MACs" */
+export function macsText(n) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '';
+  const spaced = compact(n).replace(/([kMB])$/, ' $1').replace(/ B$/, ' G');
+  return `${spaced} ${n === 1 ? 'MAC' : 'MACs'}`;
+}
+
+/** Bytes as people read them (1024 a step): 900 -> "900 B", 3174 -> "3.1 KB", 2.5e6 -> "2.4 MB" */
+export function bytesText(n) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = Math.abs(n);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  const text = i === 0 ? String(Math.round(v)) : v >= 100 ? String(Math.round(v)) : v.toFixed(1);
+  return `${n < 0 ? '-' : ''}${text} ${units[i]}`;
+}
+
 /** Seconds -> "0:42", "12:05", "1h 03m" */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {

@@ -4,7 +4,7 @@
 import { fill, h, setText } from './dom.js';
 import { effectiveValue } from './fields.js';
 import { paramField } from './form.js';
-import { paramsText, shapeText } from './format.js';
+import { bytesText, macsText, paramsText, shapeText } from './format.js';
 import { getNode, idProblem, renameNode, setParam } from './graph.js';
 
 export class Inspector {
@@ -39,6 +39,7 @@ export class Inspector {
     this.fields = new Map();
     const group = spec?.group || 'Unknown';
     this.summary = h('p', { class: 'insp-summary' });
+    this.cost = h('p', { class: 'insp-cost', title: 'Multiply-accumulates and the output\'s memory for one example (GET /api/validate)' });
     this.problems = h('ul', { class: 'insp-problems' });
     this.idInput = h('input', { type: 'text', name: 'node_id', value: node.id, spellcheck: 'false',
       autocomplete: 'off', disabled: this.readOnly, 'aria-describedby': 'node-id-msg' });
@@ -77,7 +78,7 @@ export class Inspector {
         h('div', {}, h('h2', { class: 'insp-title' }, node.type),
           h('p', { class: 'insp-group' }, `${group} layer`))),
       h('p', { class: 'insp-doc' }, spec?.doc || 'This layer type is not in the catalog.'),
-      this.summary, this.problems,
+      this.summary, this.cost, this.problems,
       h('div', { class: 'insp-fields' }, idField, ...params),
       params.length ? null : h('p', { class: 'insp-empty' }, 'This layer has no settings.'),
       buttons);
@@ -94,6 +95,11 @@ export class Inspector {
     setText(this.summary, shape ? `Output ${shapeText(shape)}${count ? ` · ${paramsText(count)}` : ''}`
       : 'Output shape unknown until the layers before it are valid.');
     this.summary.classList.toggle('is-unknown', !shape);
+    const macs = report?.macs?.[node.id];
+    const bytes = report?.activations?.[node.id];
+    setText(this.cost, shape && (macs || bytes) ? [macs ? macsText(macs) : null,
+      bytes ? `${bytesText(bytes)} of activations` : null].filter(Boolean).join(' · ') : '');
+    this.cost.hidden = !this.cost.textContent;
     const errs = (report?.errors || []).filter((e) => e.node === node.id);
     const byParam = new Map(errs.filter((e) => e.param).map((e) => [e.param, e.message]));
     for (const [name, field] of this.fields) field.serverError(byParam.get(name) || null);

@@ -13,20 +13,25 @@ import * as files from './files.js';
 import { emptyDocument, normalizeDocument } from './graph.js';
 import { Insight } from './insight/insight.js';
 import { Inspector } from './inspector.js';
+import { importOnnx } from './onnx-import.js';
 import { Palette } from './palette.js';
 import { decodeDoc, loadLocal, parseHash, saveLocal } from './persist.js';
 import { problemText } from './problem.js';
 import { Problems, trainBlock } from './problems.js';
+import { DONE } from './progress.js';
 import { RunPanel } from './run-panel.js';
 import { bindShortcuts, renderHelp } from './shortcuts.js';
 import { Connection } from './socket.js';
+import { StartWeights } from './start-weights.js';
 import { Store } from './store.js';
 import { createTalk } from './talk/talk.js';
+import { TextPanel } from './text-panel.js';
 import { followSystem, toggleTheme } from './theme.js';
 import { createTraining } from './training.js';
 import { TrainingForm } from './training-form.js';
 import { TrainingSchema } from './training-schema.js';
 import { provideKinds } from './insight/kinds.js';
+import { TryOnnx } from './try-onnx.js';
 import { Validator } from './validator.js';
 
 const readOnly = document.body.dataset.readOnly === 'true';
@@ -115,8 +120,13 @@ async function boot() {
     remove: (ids) => { store.select({ nodes: ids }); cmd.deleteSelection(app); },
     duplicate: (ids) => cmd.duplicateSelection(app, ids),
   } });
+  // training.init, the weights a run starts from: drawn by start-weights.js in the training form
+  const rc = () => app.runClient;
+  const startWeights = new StartWeights({ store, examples, readOnly,
+    lastRun: () => (rc()?.runId ? { runId: rc().runId, document: rc().document, state: rc().status?.state } : null) });
   const trainingForm = new TrainingForm($('.training-form'), { store, datasets: app.datasets,
-    environments: app.environments, schema: app.trainingSchema, readOnly });
+    environments: app.environments, schema: app.trainingSchema, readOnly, custom: { init: () => startWeights.field() } });
+  app.ownData = trainingForm.own; // uploads of your own data (own-data.js), also dropped on the canvas
   app.preview = new DatasetPreview($('.preview-canvas'), $('.preview-caption'));
   app.charts = new ChartsDock($('.dock'), { uPlot: window.uPlot });
   const problems = new Problems($('.statusbar'), {
@@ -135,10 +145,14 @@ async function boot() {
     metricNow: (name) => app.charts.table.last(name) }); // a kind's own steps and rates go straight to the run
   app.baseline = new Baseline($('.run-card'), { conn: app.conn, store, charts: app.charts, datasets: app.datasets, readOnly,
     onForest: (frame) => { app.preview.setForest(frame); app.insight.boundary.setForest(frame); } }); // the random forest to beat
+  app.textPanel = new TextPanel($('.side-scroll'), { runClient: training.runClient }); // run_text
+  app.tryOnnx = new TryOnnx($('[data-action=try-onnx]'), { datasets: app.datasets }); // the exported model, tried
+  app.onModelExported = (model) => app.tryOnnx.offer(model);
   app.onRunState = (state) => {
     running = state === 'running';
     document.body.dataset.run = state; // not data-run-state: that hook names exactly one element
     draw();
+    if (DONE.has(state)) trainingForm.render(store.doc, report); // "Continue from run" is offered
     app.talk?.refresh();
   };
   app.talk = createTalk(app, training);
@@ -171,6 +185,7 @@ async function boot() {
     setText(saveState, readOnly ? 'Watching · read-only' : app.designId && !dirty ? 'Saved' : 'Autosaved');
     saveState.classList.toggle('is-badge', readOnly);
     if (change.doc) {
+      app.textPanel.setDocument(doc);
       const spec = doc.training?.dataset;
       if (spec) app.preview.show(spec, app.datasets.get(spec.name), doc.training?.task);
       else if (app.trainingSchema.picker(doc.training) === 'environment') { // a dqn's: none chosen yet shows blank
@@ -243,11 +258,22 @@ function wireToolbar(app, training) {
       toast('This design is not saved on the server.', { kind: 'info' });
     }
   });
-  on('upload', () => fileInput.click());
-  fileInput.addEventListener('change', () => {
-    if (fileInput.files?.[0]) files.upload(app, fileInput.files[0]);
-    fileInput.value = '';
-  });
+  // A chosen or dropped file opens by its kind: a model is imported, data becomes the dataset.
+  const openFile = (file) => {
+    if (/\.onnx$/i.test(file.name)) importOnnx(app, file, (doc) => files.openDocument(app, doc, { tidy: true }));
+    else if (/\.(csv|tsv|zip|txt|md)$/i.test(file.name)) app.ownData.upload(file);
+    else files.upload(app, file);
+  };
+  const closeOpen = files.bindMenu($('.open-menu'), $('[data-action=upload]'));
+  const onnxInput = $('input[name=onnx_file]');
+  on('open-file', () => { closeOpen(); fileInput.click(); });
+  on('import-onnx', () => { closeOpen(); onnxInput.click(); });
+  for (const input of [fileInput, onnxInput]) {
+    input.addEventListener('change', () => {
+      if (input.files?.[0]) openFile(input.files[0]);
+      input.value = '';
+    });
+  }
   on('export-onnx', (btn) => files.exportModel(app, 'onnx', btn));
   on('export-pytorch', (btn) => files.exportModel(app, 'pytorch', btn));
   on('theme', () => toggleTheme(() => repaint(app)));
@@ -268,7 +294,7 @@ function wireToolbar(app, training) {
     const file = e.dataTransfer?.files?.[0];
     if (file && !app.readOnly) {
       e.preventDefault();
-      files.upload(app, file);
+      openFile(file);
     }
   });
   void training;

@@ -3,7 +3,7 @@
 // settings at the field concerned.
 
 import { h, setAttr, setText } from './dom.js';
-import { compact } from './format.js';
+import { bytesText, compact, macsText } from './format.js';
 
 export class Problems {
   constructor(root, { selectNode, showTraining }) {
@@ -52,9 +52,14 @@ export class Problems {
       : ok ? 'Valid design' : `${errors.length} ${errors.length === 1 ? 'problem' : 'problems'}`);
     this.root.classList.toggle('is-pending', pending);
     const total = report?.total_params || 0;
+    const macs = report?.total_macs || 0;
+    const bytes = Object.values(report?.activations || {}).reduce((a, b) => a + b, 0);
+    const cost = [macs ? macsText(macs) : null, bytes ? `${bytesText(bytes)} activations` : null].filter(Boolean);
     setText(this.total, empty ? 'Drag layers from the left to begin'
-      : `${compact(total)} ${total === 1 ? 'parameter' : 'parameters'}${ok ? '' : ' so far'}`);
-    setAttr(this.total, 'title', total ? `${total.toLocaleString('en-US')} trainable parameters` : null);
+      : `${compact(total)} ${total === 1 ? 'parameter' : 'parameters'}${ok ? '' : ' so far'}${
+        cost.length ? ` · ${cost.join(' · ')}` : ''}`);
+    setAttr(this.total, 'title', total || macs ? `${total.toLocaleString('en-US')} trainable parameters${
+      macs ? `; ${macs.toLocaleString('en-US')} multiply-accumulates and ${bytesText(bytes)} of layer outputs for one example` : ''}` : null);
     this.first.replaceChildren(...(errors.length && !empty ? [this.link(errors[0])] : []));
     this.toggle.hidden = errors.length < 2;
     setText(this.toggle, `All ${errors.length}`);

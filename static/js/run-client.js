@@ -34,7 +34,8 @@ export class RunClient {
     this.designKey = null; // from train's ack: lists the design's earlier runs
     const frames = { run_boundary: 'boundary', run_activations: 'activations', run_health: 'health',
       run_results: 'results', run_weights: 'weights', run_samples: 'samples', run_generated: 'generated', run_environment: 'environment',
-      run_filters: 'filters' };
+      run_filters: 'filters', run_text: 'text' };
+    this.views = new Map(); // kind -> views that take that kind's frames themselves (onFrameOf)
     for (const [event, kind] of Object.entries(frames)) {
       conn.on(event, (msg, ack) => {
         this.route(kind, msg);
@@ -67,7 +68,14 @@ export class RunClient {
     else {
       this.latest[kind] = msg;
       this.cb.onFrame(kind, msg);
+      for (const fn of this.views.get(kind) || []) fn(msg);
     }
+  }
+
+  /** Hand every frame of one kind of this run to `fn` as well (a view of its own, e.g. run_text's). */
+  onFrameOf(kind, fn) {
+    if (!this.views.has(kind)) this.views.set(kind, []);
+    this.views.get(kind).push(fn);
   }
 
   /** Stop receiving a run's pictures (its training goes on). */

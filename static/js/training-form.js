@@ -2,13 +2,14 @@
 // GET /api/training (training-schema.js): a kind picker, then every field of the design's kind
 // whose `when` holds, with the server's own type, default, range, choices and doc. The dataset's
 // params come from /api/datasets. The page keeps no copy of the rules: what the server would
-// refuse, the form marks as the user types. Every field edits document.training.
+// refuse, the form marks as the user types. Every field edits document.training. A dataset
+// filled from an upload gets the Upload block of own-data.js; a field type the page draws its
+// own way (`init`: the weights a run starts from) gets the view `custom` names for it.
 
-import { api } from './api.js';
-import { fill, h, toast } from './dom.js';
+import { fill, h } from './dom.js';
 import { paramField } from './form.js';
-import { problemText } from './problem.js';
 import { setPath } from './graph.js';
+import { OwnData, takesUpload } from './own-data.js';
 
 // Words for the groups of fields (the first part of a path); a group not listed is its path.
 const SECTIONS = { optimizer: 'Optimizer and loop', gan: 'Game', 'gan.generator_optimizer': 'Generator optimizer',
@@ -61,7 +62,7 @@ export function labelOf(field) {
 export class TrainingForm {
   /** schema: a TrainingSchema (GET /api/training); datasets: Map name -> dataset catalog entry;
    * environments: Map name -> GET /api/environments entry (what a dqn design plays). */
-  constructor(root, { store, datasets, environments = new Map(), schema, readOnly = false }) {
+  constructor(root, { store, datasets, environments = new Map(), schema, readOnly = false, custom = {} }) {
     this.root = root;
     this.store = store;
     this.datasets = datasets;
@@ -70,7 +71,9 @@ export class TrainingForm {
     this.readOnly = readOnly;
     this.key = null;
     this.fields = [];
-    this.upload = null; // the last CSV upload answer (columns for the target picker)
+    this.own = new OwnData({ store, datasets, readOnly }); // your own data: CSV, image folders, text
+    this.ownBlock = null;
+    this.custom = custom; // field type -> (field, training) => {el, set(training), serverError(msg)}
   }
 
   /** Set one field (undefined: back to its default) and drop the values the change left unused. */
@@ -89,11 +92,11 @@ export class TrainingForm {
     const training = doc.training || {};
     const dataset = training.dataset || {};
     const shown = this.schema.formFields(training);
-    const key = JSON.stringify([this.schema.kindOf(training), dataset.name, training.environment?.name, shown.map((f) => f.path),
-      this.upload?.upload_id || '']);
+    const key = JSON.stringify([this.schema.kindOf(training), dataset.name, training.environment?.name, shown.map((f) => f.path)]);
     if (key !== this.key) this.build(training, dataset, shown);
     this.key = key;
     for (const f of this.fields) f.field.set(f.value(training));
+    this.ownBlock?.sync(dataset);
     const errs = new Map((report?.errors || []).filter((e) => !e.node && e.param)
       .map((e) => [e.param.replace(/^training\./, ''), e.message]));
     for (const f of this.fields) f.field.serverError(errs.get(f.path.join('.')) || null);
@@ -121,10 +124,11 @@ export class TrainingForm {
       .filter((p) => !['upload', 'target'].includes(p.name))
       .map((p) => add(['dataset', p.name], { ...p, type: p.type === 'str' ? 'text' : p.type, nullable: p.default === null },
         (t) => t.dataset?.[p.name] ?? p.default, { label: p.name.replace('_', ' ') }));
+    this.ownBlock = !playing && takesUpload(meta) ? this.own.block(dataset) : null;
     const groups = sections(shown).flatMap((s) => [
       h('h3', { class: 'form-section' }, s.title),
-      h('div', { class: 'insp-fields' }, s.fields.map((f) => add(f.path.split('.'), paramOf(schema, f, training),
-        (t) => schema.value(f.path, t), { label: labelOf(f) }))),
+      h('div', { class: 'insp-fields' }, s.fields.map((f) => (this.custom[f.type] ? this.customField(f, training)
+        : add(f.path.split('.'), paramOf(schema, f, training), (t) => schema.value(f.path, t), { label: labelOf(f) })))),
     ]);
     fill(this.root,
       h('header', { class: 'insp-head group-training' },
@@ -134,40 +138,15 @@ export class TrainingForm {
       kindEl ? h('div', { class: 'insp-fields' }, kindEl) : null,
       h('h3', { class: 'form-section' }, `${playing ? 'Environment' : 'Data'}${meta ? ` · ${meta.title}` : ''}`),
       meta ? h('p', { class: 'insp-doc' }, meta.doc) : null,
-      dataset.name === 'csv' ? this.csvBlock(dataset) : null,
+      this.ownBlock?.el,
       h('div', { class: 'insp-fields' }, dataFields),
       groups);
   }
 
-  csvBlock(dataset) {
-    const file = h('input', { type: 'file', accept: '.csv,text/csv', name: 'csv_file', hidden: true });
-    const columns = this.upload?.columns || (dataset.target ? [dataset.target] : []);
-    const target = h('select', { name: 'target', disabled: this.readOnly || !columns.length },
-      h('option', { value: '' }, columns.length ? 'Choose the target column' : 'Upload a CSV first'),
-      columns.map((c) => h('option', { value: c }, c)));
-    target.value = dataset.target || '';
-    target.addEventListener('change', () => this.commit(['dataset', 'target'], target.value || undefined, null));
-    file.addEventListener('change', async () => {
-      const chosen = file.files?.[0];
-      if (!chosen) return;
-      try {
-        const answer = await api.upload(chosen);
-        this.upload = answer;
-        const spec = { ...dataset, name: 'csv', upload: answer.upload_id,
-          target: answer.suggested_target || answer.columns[answer.columns.length - 1] };
-        this.store.commit(setPath(this.store.doc, ['training', 'dataset'], spec));
-        toast(`${chosen.name}: ${answer.rows} rows, ${answer.columns.length} columns`, { kind: 'ok' });
-      } catch (err) {
-        toast(`Upload failed: ${problemText(err)}`, { kind: 'error', timeout: 8000 });
-      }
-    });
-    const preview = this.upload?.preview?.length ? h('div', { class: 'csv-preview' },
-      h('table', {}, h('thead', {}, h('tr', {}, this.upload.columns.map((c) => h('th', {}, c)))),
-        h('tbody', {}, this.upload.preview.slice(0, 5).map((row) => h('tr', {},
-          (Array.isArray(row) ? row : this.upload.columns.map((c) => row[c])).map((v) => h('td', {}, String(v)))))))) : null;
-    return h('div', { class: 'csv-block' },
-      h('button', { type: 'button', class: 'btn', disabled: this.readOnly, onclick: () => file.click() },
-        dataset.upload ? 'Replace CSV…' : 'Upload CSV…'), file,
-      h('label', { class: 'field-label' }, 'target column'), target, preview);
+  /** A field of a type the page draws its own way (custom[type]), kept in sync like the others. */
+  customField(f, training) {
+    const field = this.custom[f.type](f, training);
+    this.fields.push({ path: f.path.split('.'), field, value: (t) => t });
+    return field.el;
   }
 }
