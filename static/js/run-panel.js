@@ -5,7 +5,7 @@
 
 import { $, h, setAttr, setText, toast } from './dom.js';
 import { formatNumber, lrToSlider, parseValue, rateSlider, sliderToLr } from './fields.js';
-import { compact, duration, ordinal } from './format.js';
+import { bytesText, compact, duration, ordinal } from './format.js';
 import { getPath, setPath } from './graph.js';
 import { entryOf, hparamPlan, onKinds, stepPlan } from './insight/kinds.js';
 import { problemText } from './problem.js';
@@ -265,7 +265,9 @@ export class RunPanel {
     }
     setAttr(this.stateBadge, 'data-run-state', this.state);
     setText(this.stateBadge, STATE_LABEL[this.state] || this.state);
-    setText(this.device, status?.device ? String(status.device).toUpperCase() : '');
+    // The device the run trains on (a GPU's name with it), and the GPU memory the run holds.
+    const held = status?.gpu_memory != null ? ` · ${bytesText(status.gpu_memory)}` : '';
+    setText(this.device, status?.device ? `${String(status.device).toUpperCase()}${held}` : '');
     this.device.hidden = !status?.device;
     let message = '';
     if (this.state === 'queued' && status.queue_position != null) {
