@@ -44,6 +44,13 @@ FORBIDDEN = {
 GRAPH_MAY_IMPORT = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")
 # Modules that must stay free of torch: graph, and the metadata that graph imports.
 TORCH_FREE = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")
+# Modules that take their facts as arguments (the GPUs, the device, the trainer), so that their
+# tests run with fakes on a machine without a GPU: the server modules each may import.
+SELF_CONTAINED = {
+    "server.runs.placement": (),
+    "server.train.precision": (),
+    "server.train.graphs": ("server.train",),
+}
 
 
 def module_name(path: Path) -> str:
@@ -132,6 +139,14 @@ def test_flask_is_imported_only_by_the_web_package():
         for target in targets if target.split(".")[0] in FLASK
     )
     assert not bad, f"only server/web (and server/__init__.py) may import Flask: {bad}"
+
+
+@pytest.mark.parametrize("module", sorted(SELF_CONTAINED))
+def test_self_contained_modules_import_only_what_they_are_given(module):
+    allowed = SELF_CONTAINED[module]
+    bad = sorted(t for t in modules()[module]
+                 if t.split(".")[0] == "server" and not inside(t, allowed))
+    assert not bad, f"{module} may import only {allowed or 'no server module'}: {bad}"
 
 
 def test_graph_and_dataset_metadata_never_import_torch():
