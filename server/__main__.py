@@ -270,7 +270,7 @@ def cmd_import(args) -> int:
     doc_path = Path(args.output)
     weights = Path(args.weights_out) if args.weights_out else weights_beside(doc_path)
     try:
-        result = import_onnx(read_file(source), name=source.stem)
+        result = import_onnx(read_file(source), name=source.stem, folder=source.parent)
     except OnnxImportError as e:
         print(f"error: {e.message}", file=sys.stderr)
         for d in e.details:

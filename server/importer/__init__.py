@@ -36,9 +36,11 @@ class ImportResult:
     seconds: float  # wall time of the import
 
 
-def import_onnx(data: bytes, *, name: str | None = None,
-                max_bytes: int = MAX_BYTES) -> ImportResult:
-    """The design in an ONNX file's bytes; raises OnnxImportError with every problem found."""
+def import_onnx(data: bytes, *, name: str | None = None, max_bytes: int = MAX_BYTES,
+                folder=None) -> ImportResult:
+    """The design in an ONNX file's bytes; raises OnnxImportError with every problem found.
+
+    `folder`: where the file lies, for weights it keeps in separate files (the CLI's case)."""
     from server.importer.capture import capture
     from server.importer.document import assemble, verify
     from server.importer.graph import view
@@ -46,7 +48,7 @@ def import_onnx(data: bytes, *, name: str | None = None,
     from server.importer.recognize import place_all
 
     started = time.perf_counter()
-    graph = view(read_model(data, max_bytes))
+    graph = view(read_model(data, max_bytes, folder))
     run = capture(graph)
     placed, problems = place_all(graph, run)
     if problems:

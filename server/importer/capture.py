@@ -14,7 +14,8 @@ from onnx import helper
 from server.importer.errors import OnnxImportError
 from server.importer.graph import INT_TYPES, Graph
 
-BATCH = 2  # samples in the run when the model's batch axis is free
+BATCH = 5  # samples in the run when the batch axis is free (rarely any other axis's size)
+CHECK_BATCH = 2  # samples of the second run that checks the whole design
 SEED = 0  # the same file always gives the same document and the same figures
 # Ops through which an integer id keeps being an id on its way to an embedding table.
 ID_PATH = {"Cast", "Gather", "Squeeze", "Unsqueeze", "Reshape", "Flatten", "Identity"}
@@ -54,6 +55,14 @@ def capture(graph: Graph) -> Capture:
     return Capture(len(sample), fixed, sample, values)
 
 
+def rerun(graph: Graph, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a fresh sample of `batch`, the model's output for it): the file run as it is."""
+    sample, _ = _sample(graph, batch, SEED + 1)
+    (output,) = session_for(graph.model.SerializeToString()).run([graph.output],
+                                                                  {graph.input: sample})
+    return sample, output
+
+
 def session_for(data: bytes):
     """An ONNX Runtime CPU session, quiet."""
     import onnxruntime as ort
@@ -80,7 +89,7 @@ def vocabulary(graph: Graph) -> int | None:
     return min(sizes) if sizes else None
 
 
-def _sample(graph: Graph) -> tuple[np.ndarray, bool]:
+def _sample(graph: Graph, batch: int | None = None, seed: int = SEED) -> tuple[np.ndarray, bool]:
     dims = graph.input_dims
     if len(dims) < 2:
         raise OnnxImportError(f"the model's input '{graph.input}' has {len(dims)} axis/axes; a "
@@ -91,8 +100,8 @@ def _sample(graph: Graph) -> tuple[np.ndarray, bool]:
                               f"{free[0]}; a Layerlab Input has a fixed shape (export the model "
                               "with only the batch axis dynamic)")
     fixed = bool(dims[0])
-    shape = (dims[0] or BATCH, *dims[1:])
-    rng = np.random.default_rng(SEED)
+    shape = (dims[0] or batch or BATCH, *dims[1:])
+    rng = np.random.default_rng(seed)
     vocab = vocabulary(graph)
     if vocab is not None:
         ids = rng.integers(0, vocab, shape)

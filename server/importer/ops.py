@@ -147,6 +147,22 @@ def global_average_pool(node, unit, ctx) -> Layer:
     return Layer("AdaptiveAvgPool2d", {"output_size": 1})
 
 
+def reduce_mean(node, unit, ctx) -> Layer:
+    """ReduceMean over height and width, keeping them (x.mean((2, 3), keepdim=True)) ->
+    AdaptiveAvgPool2d(1)."""
+    a, rank = attrs(node), len(ctx.shape(unit.inputs[0]))
+    axes = a.get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = ctx.const(node.input[1], "axes").reshape(-1).tolist()
+    if rank != 4 or sorted(int(x) % 4 for x in axes or []) != [2, 3]:
+        raise Unsupported("only a mean over an image's height and width is a layer "
+                          "(AdaptiveAvgPool2d)")
+    if not a.get("keepdims", 1):
+        raise Unsupported("it drops the averaged axes; AdaptiveAvgPool2d(1) keeps them (add a "
+                          "Flatten after it)")
+    return Layer("AdaptiveAvgPool2d", {"output_size": 1})
+
+
 def batch_norm(node, unit, ctx) -> Layer:
     """BatchNormalization (inference) -> BatchNorm1d / BatchNorm2d."""
     a, rank = attrs(node), len(ctx.shape(unit.inputs[0]))
@@ -263,6 +279,7 @@ def plain(kind: str, **defaults) -> Recognizer:
 OPS: dict[str, Recognizer] = {
     "Gemm": gemm, "MatMul": matmul, "Conv": conv, "ConvTranspose": conv_transpose,
     "MaxPool": max_pool, "AveragePool": average_pool, "GlobalAveragePool": global_average_pool,
+    "ReduceMean": reduce_mean,
     "BatchNormalization": batch_norm, "LayerNormalization": layer_norm,
     "Relu": plain("ReLU"), "Sigmoid": plain("Sigmoid"), "Tanh": plain("Tanh"),
     "LeakyRelu": plain("LeakyReLU", alpha=("negative_slope", 0.01)),

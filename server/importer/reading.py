@@ -6,6 +6,8 @@ sentence a user can act on, never a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnx
 
 from server.importer.errors import MAX_BYTES, OnnxImportError, size_text
@@ -13,8 +15,12 @@ from server.importer.errors import MAX_BYTES, OnnxImportError, size_text
 DOMAINS = ("", "ai.onnx")  # the standard operators; other domains have no layer types
 
 
-def read_model(data: bytes, max_bytes: int = MAX_BYTES) -> onnx.ModelProto:
-    """The checked ModelProto in `data` (refused past `max_bytes` before it is parsed)."""
+def read_model(data: bytes, max_bytes: int = MAX_BYTES, folder=None) -> onnx.ModelProto:
+    """The checked ModelProto in `data` (refused past `max_bytes` before it is parsed).
+
+    Weights kept in separate files (what torch.onnx.export writes beside a path by default)
+    are read from `folder`, the model file's own, when one is given (the CLI); an upload has
+    none, so such a file is refused there."""
     if not data:
         raise OnnxImportError("the file is empty; choose an .onnx model file")
     if len(data) > max_bytes:
@@ -30,10 +36,13 @@ def read_model(data: bytes, max_bytes: int = MAX_BYTES) -> onnx.ModelProto:
                               "or operator set")
     external = [t.name for t in model.graph.initializer
                 if t.data_location == onnx.TensorProto.EXTERNAL]
-    if external:
+    if external and folder is None:
         raise OnnxImportError(f"the model keeps {len(external)} weight tensor(s) in separate "
                               f"files ({', '.join(external[:3])}); export it as one "
-                              "self-contained .onnx file")
+                              "self-contained .onnx file (torch.onnx.export(..., "
+                              "external_data=False))")
+    if external:
+        _load_external(model, Path(folder), max_bytes - len(data))
     try:
         onnx.checker.check_model(model)
         onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
@@ -42,6 +51,30 @@ def read_model(data: bytes, max_bytes: int = MAX_BYTES) -> onnx.ModelProto:
     if not any(o.domain in DOMAINS for o in model.opset_import):
         raise OnnxImportError("the model uses no standard ONNX operator set")
     return model
+
+
+def _load_external(model: onnx.ModelProto, folder: Path, room: int) -> None:
+    """Read the weights a model keeps beside it, each file inside `folder`, within `room`."""
+    from onnx.external_data_helper import load_external_data_for_model
+
+    base = folder.resolve()
+    locations = {e.value for t in model.graph.initializer for e in t.external_data
+                 if e.key == "location"}
+    total = 0
+    for location in sorted(locations):
+        path = (base / location).resolve()
+        if base not in path.parents or not path.is_file():
+            raise OnnxImportError(f"the model's weights file {location!r} is not beside it "
+                                  f"in {folder}")
+        total += path.stat().st_size
+    if total > room:
+        raise OnnxImportError(f"the model's weights files hold {size_text(total)}; with the "
+                              f"model the limit is {size_text(room)} more", code="too_large")
+    try:
+        load_external_data_for_model(model, str(base))
+    except Exception as e:  # a short or unreadable weights file
+        raise OnnxImportError(f"the model's weights files could not be read: "
+                              f"{_first_line(e)}") from None
 
 
 def opset_of(model: onnx.ModelProto) -> int:

@@ -39,20 +39,22 @@ def place_all(graph: Graph, run: Capture) -> tuple[list[Placed], list[dict]]:
     """Every unit placed, or the problems: one {node, op, message} per ONNX node."""
     hints = design_nodes(graph)
     placed, problems = [], []
-    for unit in first_units(graph):
+
+    def settle(unit: Unit, hint: dict | None) -> None:
         try:
-            placed.append(place(unit, graph, run, hints.get(unit.key)))
-            continue
+            placed.append(place(unit, graph, run, hint))
+            return
         except Unsupported as e:
-            parts = split(graph, unit.nodes, unit.key) if len(unit.nodes) > 1 else [unit]
-            if len(parts) == 1:
-                problems += [_problem(graph, n, str(e)) for n in unit.nodes]
-                continue
+            parts = unit.parts or (split(graph, unit.nodes, unit.key) if len(unit.nodes) > 1
+                                   else [])
+            if len(parts) <= 1:
+                problems.extend(_problem(graph, n, str(e)) for n in unit.nodes)
+                return
         for part in parts:
-            try:
-                placed.append(place(part, graph, run, None))
-            except Unsupported as e:
-                problems += [_problem(graph, n, str(e)) for n in part.nodes]
+            settle(part, hints.get(part.key) if unit.parts else None)
+
+    for unit in first_units(graph):
+        settle(unit, hints.get(unit.key))
     return placed, problems
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import onnx
 
-from server.importer.graph import Graph, scope_of
+from server.importer.graph import Graph, attributes, scope_of
 
+RECURRENT_OPS = {"RNN", "GRU", "LSTM"}
 # Element-wise operations an activation may be written out in.
 ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Pow", "Erf", "Tanh", "Sqrt", "Neg", "Exp",
                "Sigmoid", "Reciprocal"}
@@ -29,6 +30,7 @@ class Unit:
     nodes: list[onnx.NodeProto]  # in graph order
     inputs: list[str] = field(default_factory=list)  # data tensors read from outside, in order
     outputs: list[str] = field(default_factory=list)  # tensors the rest of the graph reads
+    parts: list[Unit] = field(default_factory=list)  # what it was merged from, to fall back on
 
     @property
     def output(self) -> str:
@@ -52,7 +54,33 @@ def first_units(graph: Graph) -> list[Unit]:
             scoped.setdefault(key, []).append(node)
     units = [bounded(graph, key, nodes) for key, nodes in scoped.items()]
     units += split(graph, loose)
-    return sorted(units, key=lambda u: graph.nodes.index(u.nodes[-1]))
+    units.sort(key=lambda u: graph.nodes.index(u.nodes[-1]))
+    return _last_steps(graph, units)
+
+
+def _last_steps(graph: Graph, units: list[Unit]) -> list[Unit]:
+    """`out[:, -1]` (a Gather on the time axis) right after a recurrent unit joins it: the
+    last step is what `return_sequences: false` gives of a one-way layer. Tried as one unit;
+    the two stand apart again when that does not reproduce the graph."""
+    unit_of = {id(n): u for u in units for n in u.nodes}
+    merged: dict[int, Unit] = {}
+    gone: set[int] = set()
+    for unit in units:
+        if len(unit.outputs) != 1 or not RECURRENT_OPS & set(unit.ops()):
+            continue
+        readers = graph.readers.get(unit.output, [])
+        step = readers[0] if len(readers) == 1 else None
+        index = graph.const(step.input[1]) if step is not None and step.op_type == "Gather" \
+            else None
+        after = unit_of.get(id(step)) if step is not None else None
+        if index is None or index.size != 1 or after is None or len(after.nodes) != 1 \
+                or attributes(step).get("axis", 0) != 1:
+            continue
+        joined = bounded(graph, unit.key, [*unit.nodes, step])
+        joined.parts = [unit, after]
+        merged[id(unit)] = joined
+        gone.add(id(after))
+    return [merged.get(id(u), u) for u in units if id(u) not in gone]
 
 
 def split(graph: Graph, nodes: list[onnx.NodeProto], key: str | None = None) -> list[Unit]:
