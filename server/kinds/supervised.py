@@ -128,6 +128,7 @@ def final_gradients(trainer) -> None:
     # In eval mode, so BatchNorm's running statistics stay as trained.
     model, was_training = trainer.model, trainer.model.training
     model.eval()
+    model.zero_grad(set_to_none=True)  # a CUDA-graph run keeps its last step's gradients
     try:
         xb, yb = trainer.x_train[:trainer.batch_size], trainer.y_train[:trainer.batch_size]
         trainer.loss_fn(model(xb), yb).backward()
