@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from server.graph import DocumentError, Network, validate
+from server.graph.kinds import SPECS
 
 MAX_TREES = 1000  # the most trees one baseline grows
 TASKS = ("classification", "regression")  # what a forest predicts
@@ -38,7 +39,7 @@ def check_document(doc: object, data_dir=None) -> Network:
     report = validate(doc, data_dir=data_dir)
     network = report.network
     kind = network.training.get("kind", "supervised") if network is not None else None
-    if kind not in (None, "supervised"):
+    if kind is not None and not SPECS[kind].baseline:
         refuse("training.kind", f"the baseline compares with supervised designs; this is a "
                f"{kind} design")
     if report.errors:

@@ -51,6 +51,7 @@ class KindSpec:
     metrics: tuple[Metric, ...]
     steps: tuple[Step, ...]
     hparams: tuple[Hparam, ...]
+    baseline: bool = False  # a random-forest baseline can be fitted on its data (§7)
 
 
 LR_DOC = "The learning rate: change it while training (the optimizer keeps its state)."
@@ -66,7 +67,7 @@ SPECS: dict[str, KindSpec] = {s.name: s for s in (
                         "accuracy"),
                  Metric("lr", "The learning rate.", None),
              ), (Step("both", "Step", "One optimizer step"),),
-             (Hparam("lr", "optimizer.lr", "Learning rate", LR_DOC),)),
+             (Hparam("lr", "optimizer.lr", "Learning rate", LR_DOC),), baseline=True),
     KindSpec("gan", "A generator from Noise learns to make samples that a discriminator cannot "
              "tell from the data's (Goodfellow et al. 2014).", (
                  Metric("d_loss", "The discriminator's loss.", "loss"),

@@ -281,7 +281,7 @@ def training_json() -> dict:
 
 def _kind_json(spec: KindSpec) -> dict:
     bounds = ("type", "default", "min", "max", "min_exclusive", "max_exclusive")
-    return {"name": spec.name, "doc": spec.doc,
+    return {"name": spec.name, "doc": spec.doc, "baseline": spec.baseline,
             "metrics": [asdict(m) for m in spec.metrics],
             "steps": [asdict(s) for s in spec.steps],
             "hparams": [{**asdict(h), **{k: getattr(BY_PATH[h.path], k) for k in bounds}}

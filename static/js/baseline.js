@@ -93,11 +93,13 @@ export class Baseline {
   /**
    * root: the run card; conn: the Socket.IO connection; store: the open design; charts: the
    * chart dock (its setBaseline); onForest(frame | null): draw the forest's boundary in place of
-   * the network's (null: the network's again).
+   * the network's (null: the network's again); schema: GET /api/training (a kind whose
+   * `baseline` is false, gan or dqn, has no Baseline button).
    */
   constructor(root, { conn, store, charts, datasets = new Map(), readOnly = false, onForest = () => {},
-    storage = localStorage, fetchStored = api.baselines }) {
+    storage = localStorage, fetchStored = api.baselines, schema = null }) {
     this.conn = conn;
+    this.schema = schema;
     this.datasets = datasets; // GET /api/datasets by name: a stored fit's data is matched with defaults
     this.store = store;
     this.charts = charts;
@@ -203,6 +205,8 @@ export class Baseline {
 
   /** The open design changed: its own baseline (fitted here before, or stored), or none. */
   docChanged() {
+    const kind = this.schema?.kinds?.find((k) => k.name === this.schema.kindOf(this.store.doc?.training));
+    this.el.hidden = Boolean(kind) && !kind.baseline;
     const sig = designSignature(this.store.doc);
     if (sig === this.sig) return;
     this.sig = sig;
