@@ -7,13 +7,14 @@ import { h, setAttr, setText } from './dom.js';
 
 /** The end of a prompt that fits before a continuation: at most `keep` characters, with an
  * ellipsis when cut. Pure. */
-export function promptTail(prompt, keep = 64) {
+export function promptTail(prompt, keep = 48) {
   const text = String(prompt || '');
   return text.length > keep ? `…${text.slice(-keep)}` : text;
 }
 
 export class TextPanel {
-  /** host: where the card goes (first in the side column); runClient: whose run_text frames. */
+  /** host: where the card goes (the end of the run card, always in view); runClient: whose
+   * run_text frames. */
   constructor(host, { runClient }) {
     this.runClient = runClient;
     this.runId = null;
@@ -30,7 +31,7 @@ export class TextPanel {
       this.empty,
       this.samples.map((s) => h('div', { class: 'text-sample', dataset: { sample: s.name } },
         s.label, h('p', { class: 'text-body' }, s.prompt, s.written))));
-    host.prepend(this.root);
+    host.append(this.root);
     runClient.onFrameOf('text', (msg) => this.show(msg));
   }
 

@@ -125,11 +125,14 @@ export class TrainingForm {
       .map((p) => add(['dataset', p.name], { ...p, type: p.type === 'str' ? 'text' : p.type, nullable: p.default === null },
         (t) => t.dataset?.[p.name] ?? p.default, { label: p.name.replace('_', ' ') }));
     this.ownBlock = !playing && takesUpload(meta) ? this.own.block(dataset) : null;
-    const groups = sections(shown).flatMap((s) => [
+    const own = shown.filter((f) => this.custom[f.type]); // drawn by their own views, in a section of their own
+    const groups = sections(shown.filter((f) => !this.custom[f.type])).flatMap((s) => [
       h('h3', { class: 'form-section' }, s.title),
-      h('div', { class: 'insp-fields' }, s.fields.map((f) => (this.custom[f.type] ? this.customField(f, training)
-        : add(f.path.split('.'), paramOf(schema, f, training), (t) => schema.value(f.path, t), { label: labelOf(f) })))),
+      h('div', { class: 'insp-fields' }, s.fields.map((f) => add(f.path.split('.'), paramOf(schema, f, training),
+        (t) => schema.value(f.path, t), { label: labelOf(f) }))),
     ]);
+    const customs = own.length ? [h('h3', { class: 'form-section' }, 'Weights'),
+      h('div', { class: 'insp-fields' }, own.map((f) => this.customField(f, training)))] : [];
     fill(this.root,
       h('header', { class: 'insp-head group-training' },
         h('span', { class: 'node-chip', 'aria-hidden': 'true' }),
@@ -140,7 +143,7 @@ export class TrainingForm {
       meta ? h('p', { class: 'insp-doc' }, meta.doc) : null,
       this.ownBlock?.el,
       h('div', { class: 'insp-fields' }, dataFields),
-      groups);
+      customs, groups);
   }
 
   /** A field of a type the page draws its own way (custom[type]), kept in sync like the others. */
