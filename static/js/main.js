@@ -146,7 +146,7 @@ async function boot() {
   app.baseline = new Baseline($('.run-card'), { conn: app.conn, store, charts: app.charts, datasets: app.datasets, readOnly,
     schema: app.trainingSchema,
     onForest: (frame) => { app.preview.setForest(frame); app.insight.boundary.setForest(frame); } }); // the random forest to beat
-  app.textPanel = new TextPanel($('.run-card'), { runClient: training.runClient }); // run_text
+  app.textPanel = new TextPanel($('.side-scroll'), { runClient: training.runClient }); // run_text
   app.tryOnnx = new TryOnnx($('[data-action=try-onnx]'), { datasets: app.datasets }); // the exported model, tried
   app.onModelExported = (model) => app.tryOnnx.offer(model);
   app.onRunState = (state) => {

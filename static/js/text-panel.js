@@ -13,8 +13,8 @@ export function promptTail(prompt, keep = 48) {
 }
 
 export class TextPanel {
-  /** host: where the card goes (the end of the run card, always in view); runClient: whose
-   * run_text frames. */
+  /** host: where the card goes (the top of the side column's scrolling part, above the
+   * settings); runClient: whose run_text frames. */
   constructor(host, { runClient }) {
     this.runClient = runClient;
     this.runId = null;
@@ -31,7 +31,7 @@ export class TextPanel {
       this.empty,
       this.samples.map((s) => h('div', { class: 'text-sample', dataset: { sample: s.name } },
         s.label, h('p', { class: 'text-body' }, s.prompt, s.written))));
-    host.append(this.root);
+    host.prepend(this.root);
     runClient.onFrameOf('text', (msg) => this.show(msg));
   }
 
@@ -54,6 +54,7 @@ export class TextPanel {
     if (msg.run_id !== this.runId) this.clear();
     this.runId = msg.run_id;
     this.root.hidden = false;
+    if (!this.empty.hidden) this.root.scrollIntoView({ block: 'nearest' }); // a run's first words: in view
     this.empty.hidden = true;
     setText(this.step, `step ${Number(msg.step || 0).toLocaleString('en-US')}`);
     setAttr(this.root, 'data-step', msg.step ?? 0);
