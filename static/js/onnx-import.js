@@ -70,7 +70,8 @@ export function showReport({ title, kind, lead, heading, items }) {
   const ok = h('button', { type: 'button', class: 'btn btn-accent', onclick: close }, 'OK');
   overlay = h('div', { class: 'help-overlay import-overlay', role: 'dialog', 'aria-modal': 'true', 'aria-label': title,
     onclick: (e) => { if (e.target === overlay) close(); },
-    onkeydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); close(); } } },
+    onkeydown: (e) => { e.stopPropagation(); if (e.key === 'Escape') close(); }, // no editor shortcuts meanwhile
+    onkeyup: (e) => e.stopPropagation() },
   h('div', { class: `help-card import-card is-${kind}`, dataset: { report: kind } },
     h('header', {}, h('h2', {}, title),
       h('button', { type: 'button', class: 'btn btn-round', 'aria-label': 'Close', onclick: close }, '×')),

@@ -79,7 +79,9 @@ export class TryOnnx {
     this.overlay?.remove();
     this.overlay = h('div', { class: 'help-overlay try-overlay', role: 'dialog', 'aria-modal': 'true', 'aria-label': 'Try the ONNX model',
       onclick: (e) => { if (e.target === this.overlay) this.close(); },
-      onkeydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); this.close(); } } }, this.card);
+      // The editor's shortcuts (Space trains, Delete deletes) stay out of the dialog.
+      onkeydown: (e) => { e.stopPropagation(); if (e.key === 'Escape') this.close(); },
+      onkeyup: (e) => e.stopPropagation() }, this.card);
     document.body.append(this.overlay);
     this.card.querySelector('.btn-round').focus();
     try {
