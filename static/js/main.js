@@ -127,6 +127,10 @@ async function boot() {
   const trainingForm = new TrainingForm($('.training-form'), { store, datasets: app.datasets,
     environments: app.environments, schema: app.trainingSchema, readOnly, custom: { init: () => startWeights.field() } });
   app.ownData = trainingForm.own; // uploads of your own data (own-data.js), also dropped on the canvas
+  app.continueFrom = (runId) => { // the Runs tab's Continue: the next run starts from that run's weights
+    startWeights.setInit({ run: runId });
+    toast(`The next Train starts from the weights run ${runId} ended with`, { kind: 'ok' });
+  };
   app.preview = new DatasetPreview($('.preview-canvas'), $('.preview-caption'));
   app.charts = new ChartsDock($('.dock'), { uPlot: window.uPlot });
   const problems = new Problems($('.statusbar'), {

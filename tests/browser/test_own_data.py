@@ -173,3 +173,15 @@ def test_an_example_opens_with_its_trained_weights_and_trains_from_them(page):
     run_id = page.evaluate("() => window.layerlab.runClient.runId")
     expect(page.locator(".training-form .init-chip")).to_contain_text(f"continues run {run_id}")
     assert page.evaluate("() => window.layerlab.store.doc.training.init") == {"run": run_id}
+
+    button(page, "Train").click()  # a second run, from the first one's weights
+    expect(page.locator("[data-run-state]")).not_to_have_attribute("data-run-state", "finished")
+    assert until_not_running(page, timeout=120_000) == "finished"
+    page.locator("[data-action=insight]").click()
+    page.locator(".insight-tab[data-tab=runs]").click()
+    earlier = page.locator(f'[data-compare-run="{run_id}"] [data-continue-run="{run_id}"]')
+    expect(earlier).to_be_visible(timeout=20_000)
+    chip.locator(".init-clear").click()
+    earlier.click()  # the Runs tab's Continue sets it again
+    assert page.evaluate("() => window.layerlab.store.doc.training.init") == {"run": run_id}
+    page.screenshot(path=str(artifact("own-data-continue-from-run.png")))

@@ -15,6 +15,7 @@ import { CORE, RUN_COLOURS, ago, initText, joinCurves, lossCurve, resultText, se
 
 const SHOWN_AT_FIRST = 3; // earlier runs drawn without asking
 const LIVE = new Set(['queued', 'starting', 'running', 'paused']); // stopped before deleting
+const ENDED = new Set(['finished', 'stopped']); // runs whose weights another run can start from
 
 /** The page keeps the token of its last run only; remember each one for deleting it later. */
 function keepLastToken() {
@@ -23,9 +24,11 @@ function keepLastToken() {
 }
 
 export class CompareView {
-  /** api: {list(designKey), run(runId)}; current(column) -> this run's history points. */
-  constructor(root, { uPlot, api, current, smoothing = () => 0.6 }) {
+  /** api: {list(designKey), run(runId)}; current(column) -> this run's history points;
+   * onContinue(runId): the next run starts from that run's weights (null: not offered). */
+  constructor(root, { uPlot, api, current, smoothing = () => 0.6, onContinue = null }) {
     this.uPlot = uPlot;
+    this.onContinue = onContinue;
     this.api = api;
     this.current = current;
     this.smoothing = smoothing;
@@ -148,21 +151,35 @@ export class CompareView {
         this.draw();
       });
       const removable = runToken(run.run_id) && !LIVE.has(run.status);
+      const actions = [this.onContinue && ENDED.has(run.status) ? this.continueButton(run) : null,
+        removable ? this.deleteButton(run) : null].filter(Boolean);
       return h('label', { class: 'ic-run', role: 'listitem', dataset: { compareRun: run.run_id },
-        style: removable ? { gridTemplateColumns: 'auto auto minmax(0, 1fr) auto' } : null }, box,
+        style: actions.length ? { gridTemplateColumns: 'auto auto minmax(0, 1fr) auto' } : null }, box,
       h('i', { class: 'ic-swatch', style: { background: this.colour(run.run_id) } }),
       h('span', { class: 'ic-run-text' },
         h('span', { class: 'ic-run-title' }, h('b', {}, run.run_id), this.initTag(run.training), ` · ${ago(run.created, now)} · ${run.status}`),
         h('span', { class: 'ic-run-settings' }, settingsOf(run.training).filter((s) => CORE.has(s.key) || differs.has(s.key))
           .map((s) => h(differs.has(s.key) ? 'b' : 'span', { title: differs.has(s.key) ? 'differs from this run' : null }, s.text))),
         h('span', { class: 'ic-run-result' }, resultText(run.summary))),
-      removable ? this.deleteButton(run) : null);
+      actions.length ? h('span', { style: { display: 'flex', flexDirection: 'column', gap: '2px' } }, actions) : null);
     }));
     this.mine.hidden = !this.designKey;
     this.mine.replaceChildren(h('i', { class: 'ic-swatch ic-swatch-this' }), h('span', { class: 'ic-run-text' },
       h('span', { class: 'ic-run-title' }, h('b', {}, 'This run'), this.runId ? ` · ${this.runId}` : '', this.initTag(this.training)),
       h('span', { class: 'ic-run-settings' }, settingsOf(this.training).filter((s) => CORE.has(s.key) || s.key === 'seed')
         .map((s) => h('span', {}, s.text)))));
+  }
+
+  /** Continue from this run: the next Train starts from the weights it ended with (training.init). */
+  continueButton(run) {
+    return h('button', { type: 'button', class: 'btn btn-ghost ic-run-continue', dataset: { continueRun: run.run_id },
+      title: 'The next Train starts from the weights this run ended with', 'aria-label': `Continue from run ${run.run_id}`,
+      style: { padding: '2px 8px', fontSize: '12.5px' },
+      onclick: (e) => {
+        e.preventDefault();
+        e.stopPropagation();
+        this.onContinue(run.run_id);
+      } }, 'Continue');
   }
 
   /** A button that deletes a run this browser started, after asking. */

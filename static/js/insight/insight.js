@@ -55,7 +55,8 @@ export class Insight {
     this.results = new ResultsView(this.panel.body('results'), { onPick: pick });
     this.compare = new CompareView(this.panel.body('runs'), { uPlot,
       api: { list: (key) => api.runs(key), run: (id) => api.run(id) },
-      current: () => this.currentHistory(), smoothing: () => Number($('input[name=smoothing]')?.value ?? 0.6) });
+      current: () => this.currentHistory(), smoothing: () => Number($('input[name=smoothing]')?.value ?? 0.6),
+      onContinue: app.readOnly ? null : (id) => app.continueFrom?.(id) }); // training.init: start-weights.js
     this.timeline = new TimelineBar(this.panel.foot, { request: (event, payload) => app.conn.request(event, payload),
       onSeek: (ack) => this.showCheckpoint(ack),
       onError: (err) => toast(`Timeline: ${err.message}`, { kind: 'error' }) });
