@@ -15,6 +15,7 @@ server/importer/job.py without running it); import_onnx loads them.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ from server.importer.errors import MAX_BYTES, OnnxImportError, read_file
 
 if TYPE_CHECKING:
     import torch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,15 +51,23 @@ def import_onnx(data: bytes, *, name: str | None = None, max_bytes: int = MAX_BY
     from server.importer.recognize import place_all
 
     started = time.perf_counter()
-    graph = view(read_model(data, max_bytes, folder))
-    run = capture(graph)
-    placed, problems = place_all(graph, run)
-    if problems:
-        listed = ", ".join(f"{p['node']} ({p['op']})" for p in problems)
-        raise OnnxImportError(f"{len(problems)} ONNX node(s) have no Layerlab layer type: "
-                              f"{listed}", problems)
-    document, state, warnings = assemble(graph, run, placed, name)
-    diff = verify(document, state, graph, run)
+    try:
+        graph = view(read_model(data, max_bytes, folder))
+        run = capture(graph)
+        placed, problems = place_all(graph, run)
+        if problems:
+            listed = ", ".join(f"{p['node']} ({p['op']})" for p in problems)
+            raise OnnxImportError(f"{len(problems)} ONNX node(s) have no Layerlab layer type: "
+                                  f"{listed}", problems)
+        document, state, warnings = assemble(graph, run, placed, name)
+        diff = verify(document, state, graph, run)
+    except (OnnxImportError, MemoryError):
+        raise
+    except Exception as e:  # a model no rule here expected: still a sentence, not a traceback
+        log.warning("ONNX import failed unexpectedly", exc_info=e)
+        line = (str(e).strip().splitlines() or [""])[0][:200]
+        raise OnnxImportError(f"the model could not be imported ({type(e).__name__}: {line})",
+                              code="invalid_upload") from None
     return ImportResult(document, state, warnings, diff, time.perf_counter() - started)
 
 

@@ -27,12 +27,19 @@ def difference(layer: Layer, unit: Unit, run: Capture) -> tuple[float, dict]:
     layer cannot be built for these inputs or takes other weights than it is given."""
     in_shapes = [run.shape(i)[1:] for i in unit.inputs]
     node = node_for(layer, in_shapes)
-    module = build_layer(node)
-    module.load_state_dict(adapt(layer, module.state_dict()), strict=True)
-    module.eval()
-    inputs = [torch.from_numpy(np.ascontiguousarray(run.values[i])).float() for i in unit.inputs]
-    with torch.no_grad():
-        out = module(*inputs).numpy()
+    try:
+        module = build_layer(node)
+        module.load_state_dict(adapt(layer, module.state_dict()), strict=True)
+        module.eval()
+        inputs = [torch.from_numpy(np.ascontiguousarray(run.values[i])).float()
+                  for i in unit.inputs]
+        with torch.no_grad():
+            out = module(*inputs).numpy()
+    except Unsupported:
+        raise
+    except Exception as e:  # PyTorch refusing the layer on these inputs
+        line = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise Unsupported(f"as a {layer.type} it fails in PyTorch: {line}") from None
     expected = run.values[unit.output]
     if out.shape != expected.shape:
         raise Unsupported(f"as a {layer.type} it gives {list(out.shape)}; the graph gives "

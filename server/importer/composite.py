@@ -61,7 +61,7 @@ def recurrent(unit: Unit, ctx: Context) -> Layer:
 def _states_are_zero(cell, ctx: Context, kind: str) -> None:
     slots = {5: "initial hidden state", 6: "initial cell state", 7: "peepholes"}
     for slot, what in slots.items():
-        value = ctx.optional(cell, slot, what) if slot < len(cell.input) else None
+        value = ctx.optional(cell, slot, what)
         if value is not None and np.any(value):
             raise Unsupported(f"its {what} is not zero; Layerlab's {kind} starts from zeros")
 
@@ -122,7 +122,7 @@ def attention(unit: Unit, ctx: Context) -> Layer:
     maps = linear_maps(unit, ctx)
     norms = [n for n in unit.nodes if n.op_type == "LayerNormalization"]
     width = ctx.shape(unit.inputs[0])[-1]
-    if len(unit.inputs) != 1 or not maps or maps[0][0].shape != (3 * width, width):
+    if len(unit.inputs) != 1 or len(maps) < 2 or maps[0][0].shape != (3 * width, width):
         raise Unsupported("it is attention, but not self-attention with one packed "
                           "query/key/value projection")
     (w_in, b_in), (w_out, b_out) = maps[0], maps[1]

@@ -23,6 +23,8 @@ ALIAS_OPS = {"Identity"}  # the tensor passes through unchanged: no node of its 
 INT_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
 SAMPLE_TYPES = {onnx.TensorProto.FLOAT, *INT_TYPES}  # float samples, or integer ids
 LAYERLAB = "exported by Layerlab"  # the end of a Layerlab export's doc_string
+# Past this many ONNX nodes a graph cannot fold into the 500 layers a design may have.
+MAX_ONNX_NODES = 50_000
 
 
 @dataclass
@@ -79,6 +81,9 @@ class Graph:
 def view(model: onnx.ModelProto) -> Graph:
     """The Graph of a checked model; refuses what no design can be (inputs, outputs, domains)."""
     g = model.graph
+    if len(g.node) > MAX_ONNX_NODES:
+        raise OnnxImportError(f"the model has {len(g.node):,} ONNX nodes; the importer reads at "
+                              f"most {MAX_ONNX_NODES:,}")
     initializers = {t.name: t for t in g.initializer}
     inputs = [v for v in g.input if v.name not in initializers]
     if len(inputs) != 1:

@@ -88,6 +88,9 @@ def place(unit: Unit, graph: Graph, run: Capture, hint: dict | None) -> Placed:
         found, problem = recognize(unit, ctx), None
     except Unsupported as e:
         found, problem = None, e
+    except Exception as e:  # an attribute combination no recognizer expected: this node's
+        line = (str(e).strip().splitlines() or [""])[0][:160]  # problem, not a traceback
+        found, problem = None, Unsupported(f"it could not be read ({type(e).__name__}: {line})")
     note = None
     if hint is not None and hint.get("type") != "Input":
         written = dict(hint.get("params") or {})

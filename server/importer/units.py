@@ -54,7 +54,8 @@ def first_units(graph: Graph) -> list[Unit]:
             scoped.setdefault(key, []).append(node)
     units = [bounded(graph, key, nodes) for key, nodes in scoped.items()]
     units += split(graph, loose)
-    units.sort(key=lambda u: graph.nodes.index(u.nodes[-1]))
+    at = {id(n): i for i, n in enumerate(graph.nodes)}
+    units.sort(key=lambda u: at[id(u.nodes[-1])])
     return _last_steps(graph, units)
 
 
