@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import re
 import signal
 import sys
@@ -306,12 +308,36 @@ def weights_beside(doc: Path) -> Path:
 # -- serve ------------------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
-    """layerlab serve [--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--allowed-hosts ...]."""
+    """layerlab serve [--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--allowed-hosts ...]
+    [--runner local|ray] [--ray-address ADDRESS] [--message-queue redis://...]."""
     from server.web.serve import serve
 
     serve(args.host, args.port, args.data_dir, allowed_hosts=args.allowed_hosts,
-          allowed_origins=args.allowed_origins, behind_proxy=args.behind_proxy)
+          allowed_origins=args.allowed_origins, behind_proxy=args.behind_proxy,
+          scale=scale_settings(args))
     return EXIT_OK
+
+
+def scale_settings(args) -> dict:
+    """The app settings of --runner, --ray-address, --message-queue (docs/DEPLOY.md)."""
+    address = args.ray_address or os.environ.get("LAYERLAB_RAY_ADDRESS")
+    if args.runner == "local":
+        if args.message_queue:
+            raise UsageError("--message-queue (several web processes) needs --runner ray: a "
+                             "local pool's runs live and end in the one process that trains "
+                             "them")
+        return {}
+    if not address:
+        raise UsageError("--runner ray needs the cluster's address: --ray-address ADDRESS or "
+                         "LAYERLAB_RAY_ADDRESS (host:port of its head, or ray://host:10001)")
+    needed = ["ray"] + (["redis"] if args.message_queue else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"{' and '.join(missing)} not installed: pip install 'layerlab[scale]'")
+    if args.message_queue and not args.message_queue.startswith(("redis://", "rediss://")):
+        raise UsageError(f"--message-queue must be a redis:// URL; got {args.message_queue}")
+    return {"RUNNER": "ray", "RAY_ADDRESS": address, "MESSAGE_QUEUE": args.message_queue,
+            "LEASE_SECONDS": args.lease_seconds}
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -342,6 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="other page origins that may change state, e.g. https://lab.example")
     serve.add_argument("--behind-proxy", type=int, default=0, metavar="N", nargs="?", const=1,
                        help="believe X-Forwarded-For/Proto/Host/Port from N proxies in front")
+    serve.add_argument("--runner", choices=("local", "ray"), default="local",
+                       help="where runs train: warm processes here (local), or each run a Ray "
+                       "actor on a cluster (ray), which outlives this server")
+    serve.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                       help="the Ray cluster: host:port of its head, or ray://host:10001 "
+                       "(default: $LAYERLAB_RAY_ADDRESS)")
+    serve.add_argument("--message-queue", default=None, metavar="URL",
+                       help="redis://host:port/0: several web processes share rooms, runs and "
+                       "leases (needs --runner ray)")
+    serve.add_argument("--lease-seconds", type=float, default=10.0, metavar="S",
+                       help="a web process that died has its runs taken over after this long")
     serve.set_defaults(func=cmd_serve)
 
     def doc_command(name: str, func, help_: str) -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from server.runs.pool import Worker, WorkerPool, exit_reason, gib, memory_limit,
 from server.runs.records import Records
 from server.runs.run import (
     ACTIONS,
+    TERMINAL,
     Run,
     RunError,
     design_key,
@@ -35,6 +36,7 @@ from server.runs.run import (
     start_order,
     token_matches,
 )
+from server.runs.runner import Runner
 from server.runs.timeline import Timeline
 from server.runs.watching import Watching
 from server.store import Store
@@ -72,6 +74,9 @@ class ManagerConfig:
     history_limit: int = 2000
     timeline_limit: int = 200  # checkpoints kept per run (thinned evenly when full)
     gpus: list[Gpu] | None = None  # the GPUs runs are placed on; None: found at start
+    # Makes the runner runs train on (runner.py): None, the local WorkerPool of warm processes;
+    # ray_runner.ray_runner(...) for Ray actors that outlive this process.
+    runner: Callable[[RunManager], Runner] | None = None
 
 
 def is_loopback(address: str) -> bool:
@@ -91,17 +96,19 @@ class RunManager(Watching):
         self.emit = emit
         self.runs: dict[str, Run] = {}  # live runs: not yet finished, stopped or failed
         self.queue: deque[str] = deque()  # ids of queued runs in arrival order (see _order)
-        self.pool = WorkerPool(Path(store.data_dir), config.max_concurrent, config.pool_size,
-                               config.threads, self._start_drainer)
         self.clients: dict[str, set[str]] = {}  # client id -> runs it watches
         self.lock = threading.RLock()
+        self.pool: Runner = config.runner(self) if config.runner else WorkerPool(
+            Path(store.data_dir), config.max_concurrent, config.pool_size, config.threads,
+            self._start_drainer)
         self._drainer: Drainer | None = None
         self._closing = False
         self.memory_cap = config.max_worker_memory or memory_limit(config.max_concurrent)
         self.placement = Placement(gpus_with_room(detect_gpus(), None) if config.gpus is None
                                    else config.gpus)
         self._memory_checked = 0.0
-        self.interrupted = store.mark_interrupted()
+        # Runs that outlive a server are taken over by the next one (ray_runner.py).
+        self.interrupted = [] if self.pool.outlives_server else store.mark_interrupted()
         sync_interrupted(store, self.interrupted)  # their status step is their last point's
         self.records = Records(store)
         missing = store.runs_without_design_key()
@@ -134,6 +141,9 @@ class RunManager(Watching):
         with self.lock:
             if self._closing:
                 raise RunError("unavailable", "the server is shutting down")
+            refusal = self.pool.refusal()
+            if refusal:
+                raise RunError("unavailable", refusal)
             if len(self.queue) >= self.config.max_queued:
                 raise RunError("busy", f"{len(self.queue)} runs are already waiting to train; "
                                "try again when one has finished")
@@ -234,9 +244,19 @@ class RunManager(Watching):
     # -- read by routes ------------------------------------------------------------------------
 
     def is_live(self, run_id: str) -> bool:
-        """True while a run is queued or training."""
+        """True while a run is queued or training (here, or in another server's runner)."""
         with self.lock:
-            return run_id in self.runs
+            if run_id in self.runs:
+                return True
+        if not self.pool.outlives_server:
+            return False
+        row = self.store.get_run(run_id)
+        return row is not None and row["status"] not in TERMINAL
+
+    def runner(self) -> dict:
+        """GET /api/health's `runner`: where runs train and whether new ones can start."""
+        with self.lock:
+            return self.pool.describe()
 
     def devices(self) -> dict:
         """GET /api/devices: CPU cores, each GPU with its runs and their memory, and where a
@@ -318,14 +338,23 @@ class RunManager(Watching):
                     self._finish(run, "stopped", message="stopped; its training process was "
                                  f"ended after not stopping within {self.config.stop_grace:g} s")
                 else:
-                    self._finish(run, "failed", message="the training process ended "
-                                 f"unexpectedly: {exit_reason(w.process.exitcode)}")
+                    self._finish(run, "failed", message=w.died or "the training process "
+                                 f"ended unexpectedly: {exit_reason(w.process.exitcode)}")
             self._schedule()
 
     # -- shutting down -------------------------------------------------------------------------
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop every run, record it, and end the workers (bounded by `timeout` seconds)."""
+        """Stop every run, record it, and end the workers (bounded by `timeout` seconds).
+        Runs that outlive the server go on training; another server takes them over."""
+        if self.pool.outlives_server:
+            with self.lock:
+                self._closing = True
+            if self._drainer:
+                self._drainer.stop()
+            with self.lock:
+                self.pool.close()
+            return
         with self.lock:
             self._closing = True
             for run_id in list(self.queue):
@@ -358,7 +387,8 @@ class RunManager(Watching):
             if warning and run.message is None:  # the first one says when it started
                 self._flush(run, time.monotonic())  # the nulls reach watchers with the message
                 run.message = warning
-                self.store.update_run(run.id, message=warning)
+                if run.owned:
+                    self.store.update_run(run.id, message=warning)
                 self._publish(run)
         elif kind == "status":
             self._on_status(run, args[0])
@@ -384,8 +414,9 @@ class RunManager(Watching):
     def _move(self, run: Run, state: str) -> None:
         self._flush(run, time.monotonic())  # points before the status that follows them
         run.state = state
-        self.store.update_run(run.id, status=state, device=run.device, step=run.step,
-                              epoch=int(run.epoch))
+        if run.owned:
+            self.store.update_run(run.id, status=state, device=run.device, step=run.step,
+                                  epoch=int(run.epoch))
         self._publish(run)
 
     def _finish(self, run: Run, state: str, summary: dict | None = None,
@@ -400,11 +431,13 @@ class RunManager(Watching):
             run.device = summary["device"]
             run.gpu_memory = summary.get("gpu_memory", run.gpu_memory)
         self.placement.release(run.id)
-        self.store.update_run(run.id, status=state, device=run.device, step=run.step,
-                              epoch=int(run.epoch), message=message, finished=time.time(),
-                              summary=summary)
+        if run.owned:  # a mirror's end is its owner's to record
+            self.store.update_run(run.id, status=state, device=run.device, step=run.step,
+                                  epoch=int(run.epoch), message=message, finished=time.time(),
+                                  summary=summary)
         self._publish(run)
-        self.records.keep(run.id, run.frames.timeline)
+        if run.owned:
+            self.records.keep(run.id, run.frames.timeline)
         log.info("run %s %s%s", run.id, state, f": {message}" if message else "")
         del self.runs[run.id]
         for client in run.watchers:
@@ -421,7 +454,8 @@ class RunManager(Watching):
                 # Every other old point goes, the newest stays: an endless run's memory and
                 # its watch acks stay bounded; the store keeps every point.
                 run.history, run.thinned = run.history[:-1:2] + run.history[-1:], True
-            run.unsaved.extend(points)
+            if run.owned:
+                run.unsaved.extend(points)
             self.emit("run_metrics", {"run_id": run.id, "points": points}, to=run.id)
         run.last_sent = now
 
@@ -457,7 +491,9 @@ class RunManager(Watching):
             row = self.store.get_run(run_id)
             if row is None:
                 raise RunError("not_found", f"there is no run {run_id!r}")
-            run = Run(run_id, row["token_hash"], row["document"], state=row["status"])
+            if token_matches(token, row["token_hash"]):  # another server's run: mirror it
+                run = self.pool.adopt(run_id)
+            run = run or Run(run_id, row["token_hash"], row["document"], state=row["status"])
         if not token_matches(token, run.token_hash):
             raise RunError("forbidden", f"the token does not control run {run_id}; only the "
                            "page that started a run can control it")

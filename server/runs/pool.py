@@ -28,6 +28,7 @@ class Worker:
     run_id: str | None = None  # the job it is training (or finishing after a stop)
     stop_asked: float | None = None  # monotonic time its job was told to stop
     over_memory: str | None = None  # why the memory watchdog ended it (fails its run)
+    died: str | None = None  # why it ended, when a runner knows better than its exit code
     closed: bool = field(default=False, repr=False)
 
     @property
@@ -64,10 +65,13 @@ class Worker:
 
 
 class WorkerPool:
-    """At most `limit` workers; once started, `size` of them are kept alive and warm.
+    """At most `limit` workers; once started, `size` of them are kept alive and warm. The
+    local runner (runner.py): its runs end with the server.
 
     Not locked itself: the RunManager calls it with its own lock held.
     """
+
+    outlives_server = False
 
     def __init__(self, data_dir: Path, limit: int, size: int, threads: int,
                  on_spawn: Callable[[], None]):
@@ -111,6 +115,18 @@ class WorkerPool:
         w.release()
         self.boot_failures = 0 if w.ready else self.boot_failures + 1
         return True
+
+    def adopt(self, run_id: str) -> None:
+        """Another server's run: a pool has none (its runs live and end in its server)."""
+        return None
+
+    def describe(self) -> dict:
+        """GET /api/health's `runner`."""
+        return {"kind": "local", "ok": True, "message": None}
+
+    def refusal(self) -> None:
+        """Why a new run cannot start now: never, here (the queue takes it)."""
+        return None
 
     def close(self) -> None:
         """End every worker."""

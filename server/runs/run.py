@@ -81,6 +81,9 @@ class Run:
     last_sent: float = 0.0  # monotonic time of the last run_metrics batch
     last_saved: float = field(default_factory=time.monotonic)
     position_sent: int | None = None  # the queue position its last run_status carried
+    # This process writes its points and states to the store. False: a mirror of a run that
+    # another web process owns (the Ray runner: server/runs/ray_runner.py).
+    owned: bool = True
 
     @property
     def terminal(self) -> bool:

@@ -24,7 +24,7 @@ class Watching:
         """Join a run's room read-only; returns (its status, its history so far, bounded, and
         {design_key, document, next_run_id?, latest_run_id?} for the ack)."""
         with self.lock:
-            run = self.runs.get(run_id)
+            run = self.runs.get(run_id) or self.pool.adopt(run_id)  # another server's run
             if run is not None:
                 self._join(run, join, client)
                 self._publish(run)

@@ -100,23 +100,7 @@ def read_commands(commands, jobs: queue.Queue, current: Current, control_class, 
         if kind == "exit":
             os._exit(0)  # sent after every run was stopped and recorded: nothing left to save
         if kind == "job":
-            job = message[1]
-            control = control_class(paused=job.get("paused", False))
-            if job.get("steps"):
-                control.step(job["steps"])
-            if job.get("lr") is not None:
-                control.set_lr(job["lr"])
-            if job.get("generator_lr") is not None:
-                control.set_lr(job["generator_lr"], "g")
-            if job.get("epsilon") is not None:
-                control.set_epsilon(job["epsilon"])
-            control.set_greedy(job.get("greedy", False))
-            control.set_speed(job.get("speed"))
-            from server.kinds import kind_of
-
-            visuals = Visuals(job["run_id"], control, send, job.get("insight"),
-                              wanted=job.get("visuals", False), selected=job.get("select", 0),
-                              kind=kind_of(job["document"]))
+            job, control, visuals = prepare(message[1], control_class, send)
             with current.lock:
                 current.run_id, current.control, current.visuals = job["run_id"], control, visuals
             jobs.put((job, control, visuals))
@@ -127,6 +111,28 @@ def read_commands(commands, jobs: queue.Queue, current: Current, control_class, 
                 control, visuals = current.control, current.visuals
             if mine:
                 apply(control, visuals, action, arg)
+
+
+def prepare(job: dict, control_class, send) -> tuple:
+    """(the job, its Control, its Visuals), set as the job asks: paused, a step budget, the
+    rates and settings its owner chose while it waited (a Ray actor prepares its job so too)."""
+    control = control_class(paused=job.get("paused", False))
+    if job.get("steps"):
+        control.step(job["steps"])
+    if job.get("lr") is not None:
+        control.set_lr(job["lr"])
+    if job.get("generator_lr") is not None:
+        control.set_lr(job["generator_lr"], "g")
+    if job.get("epsilon") is not None:
+        control.set_epsilon(job["epsilon"])
+    control.set_greedy(job.get("greedy", False))
+    control.set_speed(job.get("speed"))
+    from server.kinds import kind_of
+
+    visuals = Visuals(job["run_id"], control, send, job.get("insight"),
+                      wanted=job.get("visuals", False), selected=job.get("select", 0),
+                      kind=kind_of(job["document"]))
+    return job, control, visuals
 
 
 def apply(control, visuals: Visuals, action: str, arg) -> None:

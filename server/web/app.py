@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Flask
@@ -21,6 +22,7 @@ from server.web import (  # noqa: F401 - events registers
     importing,
     predict,
     routes,
+    scale,
     socketio,
 )
 from server.web.broadcast import Emit
@@ -107,6 +109,12 @@ DEFAULTS = {
     "UPLOAD_QUOTA_HOURS": 24.0,  # the window (uploads stay; MAX_STORED_BYTES bounds the disk)
     "MAX_STORED_BYTES": 10 * 2**30,  # the data folder's size past which new designs and
     # uploads are refused (507 storage_full); None: no limit
+    # Past one machine (docs/DEPLOY.md, web/scale.py):
+    "RUNNER": "local",  # "local": warm worker processes here; "ray": each run a Ray actor
+    "RAY_ADDRESS": None,  # the Ray cluster (RUNNER "ray"): host:port of its head, or ray://
+    "MESSAGE_QUEUE": None,  # redis://host:port/0: several web processes (needs RUNNER "ray")
+    "LEASE_SECONDS": 10.0,  # a dead web process's runs are taken over this long after it died
+    "CLUSTER_LOST_SECONDS": 90.0,  # a Ray cluster away this long fails the runs it trained
 }
 
 
@@ -122,13 +130,15 @@ def build_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = limit
     # Socket.IO drops a connection whose message passes this; up to it, handlers refuse an
     # oversize document with a readable bad_request instead.
-    socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * limit + 2**16)
+    socketio.init_app(app, async_mode="threading", max_http_buffer_size=2 * limit + 2**16,
+                      **scale.socketio_options(config))
     # Wrapped after Socket.IO's own WSGI app, so the Host and Origin checks cover Engine.IO's
     # handshake, polling and websocket upgrade as well as the routes.
     gate = guard.install(app)
     server = socketio.server
     server.eio.cors_allowed_origins = gate.origin_allowed  # never a CORS grant to a foreign page
-    emit = Emit(server, serialize_sends(server), once=app.config["FRAME_ENCODE_ONCE"])
+    emit = Emit(server, serialize_sends(server), once=app.config["FRAME_ENCODE_ONCE"],
+                queued=scale.queued_events(config))
 
     EXPORTS.configure(config["EXPORT_WORKERS"], config["EXPORT_MEMORY_BYTES"],
                       config["EXPORT_WAIT_SECONDS"])
@@ -173,7 +183,7 @@ def manager_config(config) -> ManagerConfig:
     gpus = placement.gpus_with_room(placement.detect_gpus(), config["RUNS_PER_GPU"])
     concurrent = config["MAX_CONCURRENT_RUNS"] or sum(g.room for g in gpus) or 2
     pool = config["WORKER_POOL"]
-    return ManagerConfig(
+    settings = ManagerConfig(
         max_concurrent=concurrent, pool_size=concurrent if pool is None else min(pool, concurrent),
         max_queued=config["MAX_QUEUED_RUNS"], stop_grace=config["STOP_GRACE_SECONDS"],
         max_per_client=config["MAX_RUNS_PER_CLIENT"],
@@ -188,6 +198,7 @@ def manager_config(config) -> ManagerConfig:
                  "budget": config["INSIGHT_BUDGET"]},
         timeline_interval=config["TIMELINE_INTERVAL"], timeline_limit=config["TIMELINE_MAX"],
         gpus=gpus)
+    return replace(settings, **scale.runner_settings(config))  # the Ray runner's, if asked
 
 
 def security_headers(response):

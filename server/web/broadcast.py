@@ -35,16 +35,23 @@ class Emit:
     """emit(event, payload, to, callback) and many(event, payload, deliveries), under one lock
     (a packet with bytes is several messages, which must not interleave with another's)."""
 
-    def __init__(self, server, lock: threading.RLock, once: bool = True):
+    def __init__(self, server, lock: threading.RLock, once: bool = True,
+                 queued: frozenset[str] | None = None):
         self.server = server
         self.lock = lock
         self.once = once  # False: one ordinary emit per watcher (the bench's "before")
+        # With a message queue and runs mirrored in every process (the Ray runner), only these
+        # events go through the queue; the rest reach this process's clients only (each process
+        # sends its own watchers their runs' events). None: every event the ordinary way.
+        self.queued = queued
         self._encoded: dict[str, tuple[object, str, list]] = {}  # event -> (payload, head, rest)
         self.encodes = 0  # frames many() encoded (once=False: one per watcher), for tests/bench
 
     def __call__(self, event: str, payload, to: str, callback=None) -> None:
+        local = self.queued is not None and event not in self.queued
         with self.lock:
-            self.server.emit(event, payload, to=to, namespace="/", callback=callback)
+            self.server.emit(event, payload, to=to, namespace="/", callback=callback,
+                             ignore_queue=local)
 
     def many(self, event: str, payload, deliveries: Iterable[Delivery]) -> None:
         """Send `payload` as `event` to each (client, ack callback), encoding it once."""
@@ -52,7 +59,7 @@ class Emit:
             if not self.once:
                 for client, callback in deliveries:
                     self.encodes += 1
-                    self.server.emit(event, payload, to=client, namespace="/", callback=callback)
+                    self(event, payload, to=client, callback=callback)
                 return
             manager = self.server.manager
             head = rest = None
@@ -60,7 +67,7 @@ class Emit:
                 eio_sid = manager.eio_sid_from_sid(client, "/")
                 if eio_sid is None:  # not this process's client (or gone): the ordinary way
                     self.encodes += 1
-                    self.server.emit(event, payload, to=client, namespace="/", callback=callback)
+                    self(event, payload, to=client, callback=callback)
                     continue
                 if head is None:
                     head, rest = self._encode(event, payload)

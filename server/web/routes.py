@@ -58,8 +58,10 @@ def run_page(run_id: str):
 
 @bp.get("/api/health")
 def health():
-    """Liveness and the run manager's counts."""
-    return jsonify({"ok": True, "runs": lab().manager.stats()})
+    """Liveness, the run manager's counts and its runner's state (a lost Ray cluster says
+    so: new runs are refused while finished ones stay readable)."""
+    manager = lab().manager
+    return jsonify({"ok": True, "runs": manager.stats(), "runner": manager.runner()})
 
 
 @bp.get("/api/devices")

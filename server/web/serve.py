@@ -13,8 +13,11 @@ from server.web.guard import WILDCARDS, machine_addresses, split_list
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None, *,
-          allowed_hosts: str = "", allowed_origins: str = "", behind_proxy: int = 0) -> None:
-    """Serve until interrupted; runs in progress are then stopped and recorded."""
+          allowed_hosts: str = "", allowed_origins: str = "", behind_proxy: int = 0,
+          scale: dict | None = None) -> None:
+    """Serve until interrupted; runs in progress are then stopped and recorded (with the Ray
+    runner they go on training). `scale`: RUNNER, RAY_ADDRESS, MESSAGE_QUEUE, LEASE_SECONDS
+    (docs/DEPLOY.md)."""
     from server import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -25,7 +28,8 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None
     # this machine's own name and addresses are allowed too (a rebinding page cannot use them).
     app = create_app({"DATA_DIR": data_dir, "ALLOWED_HOSTS": [*hosts, *own, *extra_host(host)],
                       "OWN_ADDRESSES": host in WILDCARDS,
-                      "ALLOWED_ORIGINS": split_list(allowed_origins), "TRUST_PROXY": behind_proxy})
+                      "ALLOWED_ORIGINS": split_list(allowed_origins), "TRUST_PROXY": behind_proxy,
+                      **(scale or {})})
     services = app.extensions["layerlab"]
     try:
         server = make_wsgi_server(host, port, app)
