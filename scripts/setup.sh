@@ -18,7 +18,8 @@ if ! python -c "import torch" 2>/dev/null; then
 fi
 
 if [ "${1:-}" = "test" ]; then
-  pip install -q -e ".[test,box2d]"  # box2d: LunarLander is tested too
+  # box2d: LunarLander is tested too; scale: Ray and redis-py (tests/test_cluster.py)
+  pip install -q -e ".[test,box2d,scale]"
   # Browser tests drive Chromium: Debian's package where apt-get is at hand (root),
   # else Playwright's own download.
   if [ ! -x /usr/bin/chromium ]; then
@@ -28,6 +29,16 @@ if [ "${1:-}" = "test" ]; then
       apt-get install -y -q chromium fonts-dejavu-core >/dev/null
     else
       python -m playwright install chromium || echo "warning: no Chromium; browser tests will skip"
+    fi
+  fi
+  # tests/test_cluster.py starts a Redis server of its own: Debian's package, as for Chromium.
+  if [ ! -x /usr/bin/redis-server ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q >/dev/null
+      apt-get install -y -q redis-server >/dev/null
+    else
+      echo "warning: no redis-server; the cluster tests will skip"
     fi
   fi
 else

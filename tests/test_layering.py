@@ -44,6 +44,11 @@ FORBIDDEN = {
 GRAPH_MAY_IMPORT = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")
 # Modules that must stay free of torch: graph, and the metadata that graph imports.
 TORCH_FREE = ("server.graph", "server.data.catalog", "server.data.errors", "server.envs")
+# Past one machine (docs/DEPLOY.md): Ray is driven only from the bridge process and runs the
+# actors (a Ray driver in the web process would end it with a lost head); redis-py holds only
+# the leases (the message queue's client is Flask-SocketIO's own).
+ONLY_IMPORTED_BY = {"ray": ("server.runs.ray_bridge", "server.runs.ray_actor"),
+                    "redis": ("server.runs.leases",)}
 # Modules that take their facts as arguments (the GPUs, the device, the trainer), so that their
 # tests run with fakes on a machine without a GPU: the server modules each may import.
 SELF_CONTAINED = {
@@ -129,6 +134,16 @@ def test_graph_imports_only_itself_and_dataset_metadata():
         if target.split(".")[0] == "server" and not inside(target, GRAPH_MAY_IMPORT)
     )
     assert not bad, f"server/graph may import only {', '.join(GRAPH_MAY_IMPORT)}: {bad}"
+
+
+@pytest.mark.parametrize("library", sorted(ONLY_IMPORTED_BY))
+def test_ray_and_redis_are_imported_only_where_they_run(library):
+    bad = sorted(
+        f"{module} imports {target}"
+        for module, targets in modules().items() if module not in ONLY_IMPORTED_BY[library]
+        for target in targets if target.split(".")[0] == library
+    )
+    assert not bad, f"only {', '.join(ONLY_IMPORTED_BY[library])} may import {library}: {bad}"
 
 
 def test_flask_is_imported_only_by_the_web_package():

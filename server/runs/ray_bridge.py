@@ -42,7 +42,9 @@ HEAD_TIMEOUT = 5.0  # seconds without an answer from the head before it is repor
 PROBE_SECONDS = 1.0  # between two questions to the head
 READ_WAIT = 1.0  # seconds one read of a run's stream waits for news
 ATTACH_RETRY = 0.5  # seconds between two looks for an actor that does not exist yet
-RELEASE_GRACE = 15.0  # seconds an ended run's actor lives on for late readers
+# Seconds an ended run's actor lives on for readers a little behind (it holds its CPU or GPU
+# until it exits; a reader later than this finds the end in the store).
+RELEASE_GRACE = 3.0
 MAX_CONCURRENCY = 32  # an actor's threads: reads from every web process, and commands
 PARENT_CHECK_SECONDS = 0.5
 

@@ -420,6 +420,11 @@ class RayRunner:
         with w.lock:
             if w.dead:
                 return
+            if w.role == "follower" and w.promote_at is None:
+                # A mirror never decides how its run ended (the actor may have exited after
+                # its end, which this process read late): the store will say (_end_mirror).
+                self._scan_now.set()
+                return
             w.died = why
             if w.promote_at is not None:
                 self._mark_owned(w)

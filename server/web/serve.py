@@ -52,7 +52,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, data_dir: str | None = None
         pass
     finally:
         server.server_close()
-        print("stopping: recording runs in progress ...", file=sys.stderr, flush=True)
+        print("stopping: runs go on training on the Ray cluster; another server takes them "
+              "over ..." if services.manager.pool.outlives_server else
+              "stopping: recording runs in progress ...", file=sys.stderr, flush=True)
         services.close()
 
 
