@@ -139,6 +139,38 @@ def test_killing_an_actor_fails_only_its_run(stack, clients):
     assert b.get(f"/api/runs/{doomed}")["status"]["state"] == "failed"
 
 
+def test_a_run_outlives_its_only_server_and_the_next_one_takes_it_over(stack, clients,
+                                                                       tmp_path):
+    args = ("--runner", "ray", "--ray-address", stack["head"].address)  # one server: no Redis
+    first = cluster.Served(tmp_path / "data", tmp_path / "first.log", *args)
+    try:
+        c = clients(first.url)
+        run_id, token = c.train(endless())
+        c.wait_state(run_id, "running", timeout=STARTS)
+        c.close()
+    finally:
+        assert first.end(signal.SIGTERM) == 0  # Ctrl-C: the run goes on training
+    second = cluster.Served(tmp_path / "data", tmp_path / "second.log", *args)
+    try:
+        c = clients(second.url)
+        ack = c.call("watch", {"run_id": run_id})
+        assert ack["ok"], ack
+        wait_for(lambda: len(c.points(run_id)) >= 10, 60, "the run's points after the restart")
+        wait_for(lambda: second.get("/api/health")["runner"]["owned"] == 1, 30,
+                 "the new server to own the run")
+        assert c.call("control", {"run_id": run_id, "token": token, "action": "stop"})["ok"]
+        assert c.wait_state(run_id, "stopped", "failed", timeout=60)["state"] == "stopped"
+    finally:
+        second.close()
+    store = Store(tmp_path / "data")
+    try:
+        stored = steps(store.points(run_id))
+        assert store.get_run(run_id)["status"] == "stopped"
+    finally:
+        store.close()
+    assert stored == sorted(set(stored)) and len(stored) >= 10
+
+
 def test_a_lost_head_is_reported_and_refuses_new_runs_while_ended_ones_stay_readable(stack,
                                                                                     clients):
     b = stack["b"]

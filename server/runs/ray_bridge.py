@@ -110,10 +110,11 @@ class Bridge:
         self.remote = ray.remote(RunActor)
         self.readers: dict[str, Reader] = {}
         self.answered = time.monotonic()  # when the head last answered
+        self.resources = ray.cluster_resources()  # as the head last said
 
     def describe(self) -> dict:
         """The cluster's resources, for GET /api/health."""
-        resources = self.ray.cluster_resources()
+        resources = self.resources
         return {"cpus": resources.get("CPU", 0), "gpus": resources.get("GPU", 0),
                 "nodes": sum(1 for n in self.ray.nodes() if n.get("Alive"))}
 
@@ -140,7 +141,7 @@ class Bridge:
     def start(self, run_id: str, job: dict, data_dir: str, mark: str, threads: int) -> None:
         """Make the run's actor (one GPU where the cluster has GPUs, else CPUs) and start it."""
         wants_gpu = ((job["document"].get("training") or {}).get("device") or "auto") != "cpu"
-        gpus = self.ray.cluster_resources().get("GPU", 0)
+        gpus = self.resources.get("GPU", 0)  # never asks the head here: it may be away
         resources = {"num_gpus": 1} if gpus and wants_gpu else {}
         actor = self.remote.options(name=actor_name(run_id), namespace=NAMESPACE,
                                     lifetime="detached", num_cpus=max(1, threads),
@@ -172,7 +173,7 @@ class Bridge:
     def _ask_head(self) -> None:
         while True:
             try:
-                self.ray.cluster_resources()  # hangs while the head is away
+                self.resources = self.ray.cluster_resources()  # hangs while the head is away
                 self.answered = time.monotonic()
             except Exception:  # noqa: BLE001 - not answered: the watcher reports the silence
                 pass

@@ -60,6 +60,7 @@ class Cluster:
     since: float = field(default_factory=time.monotonic)  # when `ok` last changed
     resources: dict = field(default_factory=dict)  # {cpus, gpus, nodes} when connected
     failed_runs: bool = False  # the runs this process owns were failed for this loss
+    connecting: bool = True  # not yet heard from: `train` queues runs rather than refuse them
 
 
 class Handle:
@@ -242,8 +243,8 @@ class RayRunner:
                 "mirrored": sum(not r.owned for r in self.manager.runs.values())}
 
     def refusal(self) -> str | None:
-        """Why a new run cannot start now, or None."""
-        if self.cluster.ok:
+        """Why a new run cannot start now, or None (while first connecting, runs queue)."""
+        if self.cluster.ok or self.cluster.connecting:
             return None
         return (f"the Ray cluster cannot train new runs now: {self.cluster.message}; finished "
                 "runs can still be read and exported")
@@ -365,6 +366,7 @@ class RayRunner:
 
     def _set_cluster(self, ok: bool, info) -> None:
         c = self.cluster
+        c.connecting = False
         if ok:
             c.resources, self._restarts = info, 0
         if ok != c.ok:
@@ -529,12 +531,12 @@ class RayRunner:
                 run = self._mirror(row, wait=False)
             w = run.worker
             count = point_count(self.store, run_id)
-            self.send_bridge(("attach", run_id, w.after, w.frames_after if w.pictures else None,
-                              False))
-        with w.lock:
+            attach = ("attach", run_id, w.after, w.frames_after if w.pictures else None, False)
+        with w.lock:  # before the attach: a missing actor must find the takeover under way
             w.promote_at = count
             if w.seen >= count:
                 self._mark_owned(w)
+        self.send_bridge(attach)  # no longer waits for the actor: the owner says it is gone
 
     def _queue_here(self, run: Run | None, row: dict) -> None:
         """A run a dead owner still had queued: it waits in this process's queue now."""
