@@ -78,6 +78,7 @@ def test_a_run_from_a_is_watched_controlled_taken_over_and_exported_through_b(st
     ack = cb.call("watch", {"run_id": run_id})
     assert ack["ok"] and ack["design_key"]
     wait_for(lambda: len(cb.points(run_id)) >= 5, 60, "points of A's run on B")
+    wait_for(lambda: cb.frames("run_boundary", run_id), 60, "pictures of A's run on B")
 
     wrong = cb.call("control", {"run_id": run_id, "token": "not-the-token", "action": "pause"})
     assert wrong["ok"] is False and wrong["error"] == "forbidden"
