@@ -176,6 +176,7 @@ class RayRunner:
         self._restart_at = 0.0
         self._slots = 0
         self._released: list[str] = []  # leases to give up (outside the manager's lock)
+        self._retired: list[RayWorker] = []  # released workers whose pipes the demux closes
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._scan_now = threading.Event()
@@ -267,6 +268,7 @@ class RayRunner:
 
     def forget(self, w: RayWorker) -> None:
         """A worker was released: stop reading its run; an ended run's actor may exit."""
+        self._retired.append(w)
         run_id = w.bound
         if run_id is None:
             return
@@ -319,6 +321,11 @@ class RayRunner:
                 log.exception("the Ray demux hit an error; it carries on")
             if process.sentinel in ready:
                 self._bridge_ended(bridge)
+            while self._retired:  # the write ends are the demux's to close
+                w = self._retired.pop()
+                with w.lock:
+                    if not w.dead:
+                        self._close_pipes(w)
 
     def _spawn_bridge(self) -> None:
         recv, send = CONTEXT.Pipe(duplex=False)
