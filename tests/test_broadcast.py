@@ -36,7 +36,8 @@ def test_watchers_of_a_live_run_share_each_frames_encoding(tmp_path, connect, on
     try:
         owner = connect(live.url)
         run_id, token = owner.train(endless())
-        watchers = [connect(live.url) for _ in range(4)]
+        # One watcher polls: a shared packet must not carry one transport's encoding to another.
+        watchers = [connect(live.url) for _ in range(3)] + [connect(live.url, "polling")]
         for w in watchers:
             assert w.call("watch", {"run_id": run_id})["ok"]
         clients = [owner, *watchers]

@@ -7,7 +7,7 @@ per recipient: the JSON of the payload and the walk that pulls its bytes out int
 for every watcher. Here the packet is encoded once without an id, and each watcher's header is
 the shared one with its id put in front of the JSON (the Socket.IO v5 wire format: type,
 attachment count and "-" for binary packets, namespace, ack id, then the JSON), while the
-attachment messages are the same objects for everyone. The newest encoded frame of each event is
+attachments are the same bytes for everyone. The newest encoded frame of each event is
 kept, so the watchers that ack later get the same packet without another encode.
 
 Watchers on another web process (a message queue, several processes) are not in this
@@ -74,8 +74,10 @@ class Emit:
                 ack_id = manager._generate_ack_id(client, callback)
                 self.server._send_eio_packet(
                     eio_sid, eio_packet.Packet(eio_packet.MESSAGE, with_ack_id(head, ack_id)))
-                for part in rest:
-                    self.server._send_eio_packet(eio_sid, part)
+                for part in rest:  # a fresh Engine.IO packet each: it caches its own encoding,
+                    # which differs by transport (bytes on a WebSocket, base64 when polling)
+                    self.server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE,
+                                                                            part))
 
     def _encode(self, event: str, payload) -> tuple[str, list]:
         kept = self._encoded.get(event)
@@ -85,7 +87,7 @@ class Emit:
         encoded = pkt.encode()
         parts = encoded if isinstance(encoded, list) else [encoded]
         head = parts[0]
-        rest = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in parts[1:]]
+        rest = parts[1:]  # the attachments' bytes, shared by every watcher
         self._encoded[event] = (payload, head, rest)
         self.encodes += 1
         return head, rest
