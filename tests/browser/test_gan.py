@@ -359,6 +359,11 @@ def train_watch_and_step(page) -> None:
     page.screenshot(path=str(artifact("gan-live.png")))
     button(page, "Pause").click()
     expect(run_state(page)).to_have_attribute("data-run-state", "paused")
+    # A frame sent before the pause may still be on its way: compare from the paused step's.
+    page.wait_for_function(
+        "() => { const s = window.layerlab.runPanel.runClient.status;"
+        " return s && s.state === 'paused'"
+        " && +document.querySelector('.ig-canvas').dataset.step === s.step; }", timeout=30_000)
     for label in ("Step D", "Step G"):
         before = page.locator('[data-chart="loss"]').get_attribute("data-points")
         frames = int(generated.get_attribute("data-frames"))
