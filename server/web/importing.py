@@ -6,15 +6,14 @@ of server/runs/artifacts.py: one at a time, under its memory cap), never in this
 from __future__ import annotations
 
 import secrets
-import time
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from server.importer.errors import size_text
 from server.importer.job import import_to_upload
 from server.runs.artifacts import EXPORTS
-from server.web.errors import ApiError, bad_request
-from server.web.routes import check_storage, quota
+from server.web.errors import ApiError
+from server.web.routes import quota, take_upload
 from server.web.services import lab
 
 bp = Blueprint("importing", __name__)
@@ -27,21 +26,8 @@ def import_model():
     (past MAX_UPLOAD_BYTES) or 415 (not multipart)."""
     config = current_app.config
     limit = config["MAX_UPLOAD_BYTES"]
-    request.max_content_length = limit + 2**16  # the form's own bytes besides the file
-    if request.mimetype != "multipart/form-data":
-        raise ApiError("unsupported_media_type", "send the ONNX model as multipart/form-data "
-                       f"(field 'file'), not {request.mimetype or 'no Content-Type'}")
-    client = request.remote_addr or "unknown"
+    file, client, size = take_upload("the ONNX model", limit)
     store = lab().store
-    hours = config["UPLOAD_QUOTA_HOURS"]
-    count, size = store.client_uploads(client, time.time() - hours * 3600)
-    if count >= config["MAX_UPLOADS_PER_CLIENT"]:
-        raise quota(f"{client} has uploaded {count} files in {hours:g} hours, the most allowed",
-                    "MAX_UPLOADS_PER_CLIENT")
-    check_storage()
-    file = request.files.get("file")
-    if file is None:
-        raise bad_request("send the ONNX model as the multipart form field 'file'")
     raw = file.read(limit + 1)
     if len(raw) > limit:
         raise ApiError("too_large", f"the file is larger than the {size_text(limit)} limit "

@@ -188,22 +188,9 @@ def upload():
     text (by form field `kind`, else by its name and first bytes); returns its upload id and
     what it holds (columns and preview; classes and counts; characters and vocabulary)."""
     config = current_app.config
-    request.max_content_length = max(config["MAX_UPLOAD_BYTES"],
-                                     config["MAX_IMAGE_UPLOAD_BYTES"]) + 2**16
-    if request.mimetype != "multipart/form-data":
-        raise ApiError("unsupported_media_type", "send the CSV file as multipart/form-data "
-                       f"(field 'file'), not {request.mimetype or 'no Content-Type'}")
-    client = request.remote_addr or "unknown"
+    file, client, size = take_upload("the file", max(config["MAX_UPLOAD_BYTES"],
+                                                     config["MAX_IMAGE_UPLOAD_BYTES"]))
     store = lab().store
-    hours = config["UPLOAD_QUOTA_HOURS"]
-    count, size = store.client_uploads(client, time.time() - hours * 3600)
-    if count >= config["MAX_UPLOADS_PER_CLIENT"]:
-        raise quota(f"{client} has uploaded {count} files in {hours:g} hours, the most allowed",
-                    "MAX_UPLOADS_PER_CLIENT")
-    check_storage()
-    file = request.files.get("file")
-    if file is None:
-        raise bad_request("send the CSV file as the multipart form field 'file'")
     raw = file.read()
     if size + len(raw) > config["MAX_UPLOAD_BYTES_PER_CLIENT"]:
         raise quota(f"{client}'s uploads would pass "
@@ -348,6 +335,27 @@ def check_design_quota(owner_hash: str, doc: dict, replacing: str = "") -> None:
         raise quota(f"this browser's designs would pass "
                     f"{config['MAX_DESIGN_BYTES_PER_OWNER'] / 2**20:.0f} MiB together; delete "
                     "some first", "MAX_DESIGN_BYTES_PER_OWNER")
+
+
+def take_upload(what: str, limit: int):
+    """The multipart field `file` of an upload of at most `limit` bytes, once the sender's
+    quota and the disk allow another: (the file, the sender, the bytes it sent before)."""
+    config = current_app.config
+    request.max_content_length = limit + 2**16  # the form's own bytes besides the file
+    if request.mimetype != "multipart/form-data":
+        raise ApiError("unsupported_media_type", f"send {what} as multipart/form-data "
+                       f"(field 'file'), not {request.mimetype or 'no Content-Type'}")
+    client = request.remote_addr or "unknown"
+    hours = config["UPLOAD_QUOTA_HOURS"]
+    count, size = lab().store.client_uploads(client, time.time() - hours * 3600)
+    if count >= config["MAX_UPLOADS_PER_CLIENT"]:
+        raise quota(f"{client} has uploaded {count} files in {hours:g} hours, the most allowed",
+                    "MAX_UPLOADS_PER_CLIENT")
+    check_storage()
+    file = request.files.get("file")
+    if file is None:
+        raise bad_request(f"send {what} as the multipart form field 'file'")
+    return file, client, size
 
 
 def quota(message: str, setting: str) -> ApiError:
