@@ -104,7 +104,7 @@ class RayHead:
         args = [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address",
                 "127.0.0.1", "--port", str(self.port), "--num-cpus", str(cpus),
                 "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir",
-                self.temp, "--ray-client-server-port", str(free_port()),
+                self.temp,
                 "--dashboard-agent-listen-port", str(free_port()),
                 "--dashboard-agent-grpc-port", str(free_port()),
                 "--min-worker-port", str(workers), "--max-worker-port", str(workers + 99)]
