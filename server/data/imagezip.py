@@ -12,9 +12,7 @@ with the class folders inside (what "compress this folder" makes) is read as if 
 from __future__ import annotations
 
 import io
-import json
 import os
-import secrets
 import threading
 import zipfile
 from collections import Counter
@@ -23,7 +21,7 @@ from typing import Any
 
 from .atomic import write_atomic
 from .errors import DatasetError
-from .sidecar import read_sidecar
+from .sidecar import read_sidecar, store_upload
 
 MAX_BYTES = 100 * 2**20  # the zip itself
 MAX_UNPACKED = 1 * 2**30  # its members together, unpacked
@@ -34,7 +32,6 @@ MAX_PIXELS = 4096 * 4096  # one image (Pillow's own guard is larger)
 SIZE_RANGE = (4, 256)  # height and width a design may ask for
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")  # what zip tools add
-SIDECAR_VERSION = 1
 PREVIEW_PER_CLASS = 8
 _cache_lock = threading.Lock()
 
@@ -166,13 +163,8 @@ def save_zip(data_dir: str | os.PathLike, filename: str, raw: bytes,
     if len(raw) > max_bytes:
         raise DatasetError(f"the zip is {len(raw) / 2**20:.1f} MiB; the limit is "
                            f"{max_bytes / 2**20:.0f} MiB", "upload")
-    summary = summarise_zip(raw)
-    filename = Path(str(filename or "images.zip").replace("\\", "/")).name[:200] or "images.zip"
-    upload_id = secrets.token_hex(8)
-    path = zip_path(data_dir, upload_id)
-    write_atomic(path, raw)
-    meta = {"version": SIDECAR_VERSION, "kind": "images", "filename": filename, **summary}
-    write_atomic(path.with_suffix(".json"), json.dumps(meta).encode())
+    upload_id, meta = store_upload(lambda i: zip_path(data_dir, i), "images", filename,
+                                   "images.zip", raw, summarise_zip(raw))
     return public(upload_id, meta)
 
 

@@ -10,20 +10,16 @@ validation window overlaps one the network trained on.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import threading
 from pathlib import Path
 
-from .atomic import write_atomic
 from .errors import DatasetError
-from .sidecar import read_sidecar
+from .sidecar import read_sidecar, store_upload
 
 MAX_BYTES = 20 * 2**20
 MIN_CHARS = 200
 MAX_VOCAB = 512
-SIDECAR_VERSION = 1
 PREVIEW_CHARS = 400
 _texts: dict[str, tuple[tuple, str]] = {}  # path -> (stamp, text): decoded once per process
 _lock = threading.Lock()
@@ -68,13 +64,8 @@ def save_text(data_dir: str | os.PathLike, filename: str, raw: bytes,
         raise DatasetError(f"the file is {len(raw) / 2**20:.1f} MiB; the limit is "
                            f"{max_bytes / 2**20:.0f} MiB", "upload")
     text = decode(raw)
-    summary = summarise_text(text)
-    filename = Path(str(filename or "text.txt").replace("\\", "/")).name[:200] or "text.txt"
-    upload_id = secrets.token_hex(8)
-    path = text_path(data_dir, upload_id)
-    write_atomic(path, text.encode("utf-8"))
-    meta = {"version": SIDECAR_VERSION, "kind": "text", "filename": filename, **summary}
-    write_atomic(path.with_suffix(".json"), json.dumps(meta).encode())
+    upload_id, meta = store_upload(lambda i: text_path(data_dir, i), "text", filename,
+                                   "text.txt", text.encode("utf-8"), summarise_text(text))
     return public(upload_id, meta)
 
 
