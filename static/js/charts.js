@@ -294,12 +294,7 @@ export class MetricChart {
 
   /** Show parts in the caption, each label in its line's colour (the chart's legend). */
   caption(parts) {
-    const text = parts.map((p) => (p.label ? `${p.label} ${p.text}` : p.text)).join('  ·  ');
-    if (text === this.captionText) return;
-    this.captionText = text;
-    this.latest.replaceChildren(...parts.flatMap((p, i) => [i ? '  ·  ' : null,
-      p.label ? h('b', { class: 'chart-key', style: { color: toneColour(p.tone) } }, p.label) : null, p.label ? ' ' : null, p.text])
-      .filter((x) => x != null));
+    showCaption(this, parts);
   }
 
   /** Hover: the values under the cursor replace the latest ones in the caption. */
@@ -313,6 +308,17 @@ export class MetricChart {
     const [x, ...cols] = u.data;
     this.caption(this.describe(x[i], this.look.series.map((_, k) => ({ value: cols[2 * k + 1][i] }))));
   }
+}
+
+/** A chart's caption (its `latest` element) as parts {label, text, tone}, each label in its
+ * line's colour; redrawn only when the text changes (kept on the chart as captionText). */
+export function showCaption(chart, parts) {
+  const text = parts.map((p) => (p.label ? `${p.label} ${p.text}` : p.text)).join('  ·  ');
+  if (text === chart.captionText) return;
+  chart.captionText = text;
+  chart.latest.replaceChildren(...parts.flatMap((p, i) => [i ? '  ·  ' : null,
+    p.label ? h('b', { class: 'chart-key', style: { color: toneColour(p.tone) } }, p.label) : null, p.label ? ' ' : null, p.text])
+    .filter((x) => x != null));
 }
 
 function lastIndex(arr) {

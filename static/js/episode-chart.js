@@ -5,9 +5,9 @@
 // MetricChart; rate changes and the timeline's marker, given in steps, are drawn at the
 // episode being played then.
 
-import { $, h, setAttr, setText } from './dom.js';
+import { $, setAttr, setText } from './dom.js';
 import { metric } from './format.js';
-import { chartLook, rateMarks, toneColour } from './charts.js';
+import { chartLook, rateMarks, showCaption, toneColour } from './charts.js';
 import { decimate, gather } from './series.js';
 
 /** The rows of a metric that has a value, on the episode axis: {x, y, steps} as plain arrays. */
@@ -223,12 +223,7 @@ export class EpisodeChart {
   }
 
   caption(parts) {
-    const text = parts.map((p) => `${p.label || ''} ${p.text}`).join('|');
-    if (text === this.captionText) return;
-    this.captionText = text;
-    this.latest.replaceChildren(...parts.flatMap((p, i) => [i ? '  ·  ' : null,
-      p.label ? h('b', { class: 'chart-key', style: { color: toneColour(p.tone) } }, p.label) : null, p.label ? ' ' : null, p.text])
-      .filter((x) => x != null));
+    showCaption(this, parts);
   }
 
   hover(u) {
