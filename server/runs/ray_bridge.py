@@ -26,9 +26,7 @@ Bridge -> web process, on its pipe:
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
-import queue
 import re
 import signal
 import threading
@@ -36,6 +34,7 @@ import time
 import traceback
 
 from server.runs.ray_actor import END, RunActor
+from server.runs.worker import commands_from
 
 NAMESPACE = "layerlab"
 HEAD_TIMEOUT = 5.0  # seconds without an answer from the head before it is reported lost
@@ -46,7 +45,6 @@ ATTACH_RETRY = 0.5  # seconds between two looks for an actor that does not exist
 # until it exits; a reader later than this finds the end in the store).
 RELEASE_GRACE = 3.0
 MAX_CONCURRENCY = 32  # an actor's threads: reads from every web process, and commands
-PARENT_CHECK_SECONDS = 0.5
 
 
 def actor_name(run_id: str) -> str:
@@ -71,14 +69,8 @@ def main(address: str, who: str, commands, results) -> None:
     out.send(("cluster", True, bridge.describe()))
     threading.Thread(target=bridge.watch_head, args=(address,), name="head",
                      daemon=True).start()
-    parent = mp.parent_process()
-    while True:
-        try:
-            message = commands.get(timeout=PARENT_CHECK_SECONDS)
-        except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                os._exit(0)  # the web process died: its runs' actors go on without it
-            continue
+    # The web process dying ends the bridge (commands_from): its runs' actors go on without it.
+    for message in commands_from(commands):
         if message[0] == "exit":
             os._exit(0)
         try:

@@ -86,16 +86,21 @@ def main(slot: int, commands, results, data_dir: str, threads: int) -> None:
         train(jobs.get(), current, send, data_dir)
 
 
-def read_commands(commands, jobs: queue.Queue, current: Current, control_class, send) -> None:
-    """Take jobs and controls from the command queue; exit when the server is gone."""
+def commands_from(commands):
+    """The command queue's messages, one by one; ends this process once its parent has died
+    (the server, or the web process of a Ray bridge) without telling it."""
     parent = mp.parent_process()
     while True:
         try:
-            message = commands.get(timeout=PARENT_CHECK_SECONDS)
+            yield commands.get(timeout=PARENT_CHECK_SECONDS)
         except queue.Empty:
             if parent is not None and not parent.is_alive():
-                os._exit(0)  # orphaned: the server died without telling us
-            continue
+                os._exit(0)  # orphaned: nobody is left to take what it sends
+
+
+def read_commands(commands, jobs: queue.Queue, current: Current, control_class, send) -> None:
+    """Take jobs and controls from the command queue; exit when the server is gone."""
+    for message in commands_from(commands):
         kind = message[0]
         if kind == "exit":
             os._exit(0)  # sent after every run was stopped and recorded: nothing left to save
