@@ -48,6 +48,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_outside(low: int, high: int) -> int:
+    """A free port not in [low, high] (the range Ray's workers take)."""
+    while (port := free_port()) in range(low, high + 1):
+        pass
+    return port
+
+
 def wait_port(port: int, timeout: float, what: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -99,14 +106,14 @@ class RayHead:
 
     def __init__(self, cpus: int = 4):
         self.temp = tempfile.mkdtemp(prefix="llray", dir="/tmp")  # short: socket paths
-        self.port = free_port()
-        workers = free_port() // 100 * 100 % 50000 + 10000
+        workers = free_port() // 100 * 100 % 50000 + 10000  # 100 ports the others stay out of
+        self.port, *agent = (free_port_outside(workers, workers + 99) for _ in range(3))
         args = [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address",
                 "127.0.0.1", "--port", str(self.port), "--num-cpus", str(cpus),
                 "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir",
                 self.temp,
-                "--dashboard-agent-listen-port", str(free_port()),
-                "--dashboard-agent-grpc-port", str(free_port()),
+                "--dashboard-agent-listen-port", str(agent[0]),
+                "--dashboard-agent-grpc-port", str(agent[1]),
                 "--min-worker-port", str(workers), "--max-worker-port", str(workers + 99)]
         self.log = open(Path(self.temp) / "head.log", "w")  # noqa: SIM115 - closed in close()
         env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}

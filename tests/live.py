@@ -86,7 +86,7 @@ class LiveServer:
 
 EVENTS = ("run_status", "run_metrics", "run_activations", "run_boundary", "run_health",
           "run_results", "run_weights", "run_samples", "run_next", "run_generated",
-          "run_environment", "run_filters", "run_text")
+          "run_environment", "run_filters", "run_text", "server_status")
 
 
 def socketio_client(ack: bool = True):
@@ -160,6 +160,11 @@ class Client:
         """Payloads of one event for one run, in order."""
         with self.lock:
             return [p for name, _, p in self.events if name == event and p["run_id"] == run_id]
+
+    def frames_of(self, event: str) -> list[dict]:
+        """Payloads of one event that names no run, in order."""
+        with self.lock:
+            return [p for name, _, p in self.events if name == event]
 
     def batches(self, run_id: str) -> int:
         """How many run_metrics events arrived for one run."""

@@ -177,10 +177,15 @@ def test_a_lost_head_is_reported_and_refuses_new_runs_while_ended_ones_stay_read
     b = stack["b"]
     ended = [r for r in b.get("/api/runs?limit=5") if r["status"] == "finished"]
     assert ended, "the tests before leave a finished run"
+    page = clients(b.url)
+    wait_for(lambda: page.frames_of("server_status"), 10, "server_status on connect")
     stack["head"].kill()
     runner = wait_for(lambda: (r := b.get("/api/health")["runner"]) and not r["ok"] and r,
                       60, "B to report the Ray head lost")
     assert "Ray" in runner["message"]
+    told = wait_for(lambda: [p for p in page.frames_of("server_status")
+                             if not p["runner"]["ok"]], 30, "the open page to be told")
+    assert told[-1]["runner"]["kind"] == "ray" and "Ray" in told[-1]["runner"]["message"]
     refused = clients(b.url).call("train", endless())
     assert refused["ok"] is False and refused["error"] == "unavailable"
     assert "Ray cluster" in refused["message"] and "finished runs" in refused["message"]

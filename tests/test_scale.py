@@ -9,7 +9,7 @@ import pytest
 
 from server.__main__ import main
 from server.runs.ray_actor import Stream
-from tests.live import ROOT
+from tests.live import ROOT, wait_for
 
 
 @pytest.mark.parametrize(("argv", "says"), [
@@ -48,3 +48,9 @@ def test_a_run_stream_numbers_points_keeps_the_newest_pictures_and_trims_in_chun
     assert [e[2][2]["step"] for e in pictures] == [20, 25]  # only the newest two kept
     last = small[-1][0]
     assert stream.since(last, None, 0.01) == []  # nothing new: waits, then nothing
+
+
+def test_a_page_is_told_on_connect_that_the_embedded_runner_can_train(live_server, connect):
+    client = connect(live_server)
+    got = wait_for(lambda: client.frames_of("server_status"), 10, "server_status on connect")
+    assert got[0] == {"runner": {"kind": "local", "ok": True, "message": None}}

@@ -258,6 +258,11 @@ class RunManager(Watching):
         with self.lock:
             return self.pool.describe()
 
+    def announce_runner(self) -> None:
+        """Tell every page this process serves that the runner's state changed (server_status:
+        a lost Ray cluster, and its return)."""
+        self.emit("server_status", {"runner": self.runner()}, to=None)
+
     def devices(self) -> dict:
         """GET /api/devices: CPU cores, each GPU with its runs and their memory, and where a
         run asking for `auto` would go now."""

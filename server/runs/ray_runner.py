@@ -239,8 +239,9 @@ class RayRunner:
         """GET /api/health's `runner`."""
         c = self.cluster
         return {"kind": "ray", "address": c.address, "ok": c.ok, "message": c.message,
-                **c.resources, "server": self.who, "leases": "redis" if self.leases.shared
-                else "sole", "owned": sum(r.owned for r in self.manager.runs.values()),
+                "connecting": c.connecting, **c.resources, "server": self.who,
+                "leases": "redis" if self.leases.shared else "sole",
+                "owned": sum(r.owned for r in self.manager.runs.values()),
                 "mirrored": sum(not r.owned for r in self.manager.runs.values())}
 
     def refusal(self) -> str | None:
@@ -373,6 +374,7 @@ class RayRunner:
 
     def _set_cluster(self, ok: bool, info) -> None:
         c = self.cluster
+        before = (c.ok, c.message, c.connecting)
         c.connecting = False
         if ok:
             c.resources, self._restarts = info, 0
@@ -380,6 +382,8 @@ class RayRunner:
             c.ok, c.since, c.failed_runs = ok, time.monotonic(), False
             log.info("Ray cluster at %s: %s", self.address, "connected" if ok else info)
         c.message = None if ok else info
+        if (c.ok, c.message, c.connecting) != before:
+            self.manager.announce_runner()  # every page of this process says so
         if ok:
             self._reattach()
             self._scan_now.set()

@@ -207,6 +207,16 @@ def on_unknown(event, *args):
                     f"{', '.join(EVENTS)}").ack()
 
 
+@socketio.on("connect")
+def on_connect(auth=None):
+    """Tell the new page where runs train and whether new ones can start (server_status; it is
+    sent again whenever that changes: a lost Ray cluster, and its return)."""
+    try:
+        socketio.emit("server_status", {"runner": lab().manager.runner()}, to=request.sid)
+    except Exception:  # noqa: BLE001 - a greeting that fails must not refuse the connection
+        log.exception("error while greeting a client")
+
+
 @socketio.on("disconnect")
 def on_disconnect(reason=None):
     """The client no longer watches anything (its runs go on)."""

@@ -20,6 +20,7 @@ import { problemText } from './problem.js';
 import { Problems, trainBlock } from './problems.js';
 import { DONE } from './progress.js';
 import { RunPanel } from './run-panel.js';
+import { ServerStatus } from './server-status.js';
 import { bindShortcuts, renderHelp } from './shortcuts.js';
 import { Connection } from './socket.js';
 import { StartWeights } from './start-weights.js';
@@ -80,6 +81,8 @@ async function boot() {
   app.savedJson = first.savedJson || (first.designId ? JSON.stringify(first.doc) : null);
 
   app.conn = new Connection(window.io).connect();
+  let built = false; // server_status may arrive before the views below exist
+  app.serverStatus = new ServerStatus($('.canvas'), app.conn, { onChange: () => { if (built) renderReport(); } });
   let report = null;
   app.validator = new Validator({
     send: (doc) => (app.conn.connected ? app.conn.request('validate', doc).catch(() => api.validate(doc))
@@ -174,7 +177,8 @@ async function boot() {
     inspector.render(store.doc, report, store.selectedNode);
     trainingForm.render(store.doc, report);
     problems.render(report, store.doc, { pending: app.validator.pending });
-    app.runPanel.renderDoc(store.doc, trainBlock(store.doc, report, { connected: app.conn.connected }));
+    app.runPanel.renderDoc(store.doc, trainBlock(store.doc, report, { connected: app.conn.connected })
+      || app.serverStatus.trainBlock()); // a lost Ray cluster: why Train cannot start
   }
 
   function renderAll(change = {}) {
@@ -216,6 +220,7 @@ async function boot() {
   renderHelp($('.help-overlay'));
   followSystem(() => repaint(app));
 
+  built = true;
   document.body.classList.remove('is-loading');
   app.charts.build();
   store.reset(first.tidy ? files.tidied(app, store.doc) : store.doc); // nothing to undo yet
