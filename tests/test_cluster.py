@@ -68,6 +68,12 @@ def steps(points: list[dict]) -> list[int]:
     return [p["step"] for p in points]
 
 
+def watching(c: Client, run_id: str) -> int | None:
+    """The watcher count of the newest run_status a page got."""
+    statuses = c.statuses(run_id)
+    return statuses[-1].get("watchers") if statuses else None
+
+
 def test_a_run_from_a_is_watched_controlled_taken_over_and_exported_through_b(stack, clients):
     a, b = stack["a"], stack["b"]
     ca = clients(a.url)
@@ -79,6 +85,9 @@ def test_a_run_from_a_is_watched_controlled_taken_over_and_exported_through_b(st
     assert ack["ok"] and ack["design_key"]
     wait_for(lambda: len(cb.points(run_id)) >= 5, 60, "points of A's run on B")
     wait_for(lambda: cb.frames("run_boundary", run_id), 60, "pictures of A's run on B")
+    # Each page counts the watchers on both servers (talk mode's "N watching").
+    wait_for(lambda: watching(ca, run_id) == 2, 30, "A's page to count B's watcher")
+    wait_for(lambda: watching(cb, run_id) == 2, 30, "B's page to count A's owner")
 
     wrong = cb.call("control", {"run_id": run_id, "token": "not-the-token", "action": "pause"})
     assert wrong["ok"] is False and wrong["error"] == "forbidden"
@@ -98,6 +107,7 @@ def test_a_run_from_a_is_watched_controlled_taken_over_and_exported_through_b(st
     seen = len(cb.points(run_id))
     wait_for(lambda: len(cb.points(run_id)) > seen + 20, 60, "points on B after A died")
     wait_for(lambda: b.get("/api/health")["runner"]["owned"] == 1, 30, "B to take the run over")
+    wait_for(lambda: watching(cb, run_id) == 1, 30, "B to stop counting A's gone owner")
     taken = len(cb.points(run_id))
     wait_for(lambda: len(cb.points(run_id)) > taken + 20, 60, "points after the takeover")
 

@@ -405,6 +405,10 @@ class RunManager(Watching):
             self._finish(run, "failed", message=args[0])
         elif kind == "frames":
             run.frames.receive(*args, list(run.watchers))
+        elif kind == "watchers":  # how many watch it through other web processes (Ray)
+            if args[0] != run.elsewhere:
+                run.elsewhere = int(args[0])
+                self._publish(run)
         elif kind == "memory":  # bytes of GPU memory the run holds, about once a second
             run.gpu_memory = int(args[0])
             self.placement.report(run.id, run.gpu_memory)

@@ -24,6 +24,11 @@ LOG_KEEP = 200_000  # small messages (points, statuses) kept for late readers: ~
 FRAMES_KEEP = 8  # pictures messages kept: a late reader needs only the newest (latest wins)
 READ_LIMIT = 2000  # messages one read returns at most
 ORPHAN_SECONDS = 600.0  # an ended run whose owner never released it exits after this long
+# A web process tells the actor how many of its clients watch the run when that changes and
+# again every COUNT_REFRESH seconds (ray_runner.py); a count older than COUNT_STALE seconds is a
+# process that died with its watchers, and no longer counts.
+COUNT_REFRESH = 2.0
+COUNT_STALE = 3 * COUNT_REFRESH
 END = ("done", "failed")
 
 
@@ -82,6 +87,8 @@ class RunActor:
         self.stream = Stream()
         self.current = worker.Current()
         self.wants: dict[str, bool] = {}  # web process -> whether its watchers want pictures
+        self.counts: dict[str, tuple[int, float]] = {}  # web process -> (its watchers, when)
+        self.counted: dict[str, int] | None = None  # the counts last put in the stream
         self.lock = threading.Lock()
         self.released = threading.Event()
 
@@ -123,11 +130,26 @@ class RunActor:
             control, visuals = self.current.control, self.current.visuals
         if control is None:
             return
+        if action == "watchers":
+            self._count(who, int(arg))
+            return
         if action == "visuals":
             with self.lock:
                 self.wants[who] = bool(arg)
                 arg = any(self.wants.values())
         worker.apply(control, visuals, action, arg)
+
+    def _count(self, who: str, watchers: int) -> None:
+        """Keep web process `who`'s watcher count; when the live counts change, every process
+        following the run reads them in its stream (("watchers", run_id, {process: count}))."""
+        now = time.monotonic()
+        with self.lock:
+            self.counts[who] = (watchers, now)
+            live = {w: n for w, (n, at) in self.counts.items() if now - at <= COUNT_STALE and n}
+            if live == self.counted:
+                return
+            self.counted = live
+        self.stream.append(("watchers", self.current.run_id, live))
 
     def read(self, after: int, frames_after: int | None, timeout: float) -> list[tuple]:
         """Messages past `after` (see Stream.since)."""

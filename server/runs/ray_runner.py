@@ -35,7 +35,7 @@ from server.runs import ray_bridge
 from server.runs.frames import LiveFrames
 from server.runs.leases import RedisLeases, SoleLeases
 from server.runs.pool import CONTEXT
-from server.runs.ray_actor import END, MARK
+from server.runs.ray_actor import COUNT_REFRESH, END, MARK
 from server.runs.run import TERMINAL, Run
 from server.runs.timeline import Timeline
 from server.store.cluster import live_runs
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 OWNED = "owned"  # the marker a takeover writes into a run's pipe (see Inbox.recv)
 TAIL = 20_000  # points kept per run for a takeover's back-fill (far more than a lease's worth)
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)  # seconds before restarting a bridge that ended
+COUNT_CHECK = 0.25  # seconds between two looks at how many clients watch each run (_count)
 
 
 @dataclass
@@ -288,7 +289,8 @@ class RayRunner:
         if self._threads or self._stopping.is_set():
             return
         for name, target in (("layerlab-ray-demux", self._demux),
-                             ("layerlab-ray-leases", self._keep)):
+                             ("layerlab-ray-leases", self._keep),
+                             ("layerlab-ray-counts", self._count)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -372,6 +374,23 @@ class RayRunner:
                            if kind == "died" else "its Ray actor is gone (the cluster lost it, "
                            "or the server that started the run stopped before it began)")
 
+    def _count(self) -> None:
+        """Tell each run's actor how many of this process's clients watch it, when that changes
+        and every COUNT_REFRESH seconds, so that every process's run_status counts them all."""
+        sent: dict[str, tuple[int, float]] = {}  # run id -> (count, when) last told
+        while not self._stopping.wait(COUNT_CHECK):
+            now = time.monotonic()
+            with self.manager.lock:
+                counts = {r.id: len(r.watchers) for r in self.manager.runs.values()
+                          if isinstance(r.worker, RayWorker)}
+            for run_id, n in counts.items():
+                last = sent.get(run_id)
+                if last is None or last[0] != n or now - last[1] >= COUNT_REFRESH:
+                    sent[run_id] = (n, now)
+                    self.send_bridge(("control", run_id, "watchers", n))
+            for run_id in set(sent) - set(counts):
+                del sent[run_id]
+
     def _set_cluster(self, ok: bool, info) -> None:
         c = self.cluster
         before = (c.ok, c.message, c.connecting)
@@ -411,6 +430,9 @@ class RayRunner:
             if index is not None:
                 w.seen = index
                 w.tail.append((index, message[2]))
+            if message[0] == "watchers":  # {process: its watchers}: the others' sum here
+                message = ("watchers", message[1],
+                           sum(n for who, n in message[2].items() if who != self.who))
             if message[0] in END and w.promote_at is not None:
                 self._mark_owned(w)  # the end is the new owner's to record
             self._write(w, message)

@@ -64,6 +64,7 @@ class Run:
     unsent: list[dict] = field(default_factory=list)  # points waiting for the next batch
     unsaved: list[dict] = field(default_factory=list)  # points not yet in the store
     watchers: set[str] = field(default_factory=set)  # client ids in the run's room
+    elsewhere: int = 0  # its watchers on other web processes (the Ray runner counts them)
     frames: LiveFrames | None = None  # its pictures: newest frames, gates, timeline
     design_key: str | None = None  # the hash of its graph (design_key below)
     next_run_id: str | None = None  # the run its owner started next (follow_on); also stored
@@ -97,7 +98,8 @@ class Run:
     def status(self, queue_position: int | None = None) -> dict:
         """The run_status payload."""
         payload = {"run_id": self.id, "state": self.state, "device": self.device,
-                   "step": self.step, "epoch": self.epoch, "watchers": len(self.watchers)}
+                   "step": self.step, "epoch": self.epoch,
+                   "watchers": len(self.watchers) + self.elsewhere}
         if queue_position is not None:
             payload["queue_position"] = queue_position
         if self.gpu_memory is not None:
