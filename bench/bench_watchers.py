@@ -1,18 +1,19 @@
-"""Watchers bench: how many watchers of a running spiral (pictures on) one server core serves,
-with each picture frame encoded once per watcher (before) or once for all (after, issue 14).
+"""Watchers bench: how many watchers of a running spiral (pictures on) one server core serves:
+each picture frame encoded once per watcher (before), once for all (issue 14), and once for all
+with each client's packet queue a SendQueue (web/broadcast.py: a cheaper writer wake-up).
 
     python bench/bench_watchers.py [--watchers 200 500 1000] [--seconds 10] [--rounds 2] [--pin]
 
-Two servers run side by side as `layerlab serve` would (bench_server.Server), one with
-FRAME_ENCODE_ONCE off, one with it on; rounds alternate between them so that drift in machine
-load hits both alike. In each round a speaker trains the spiral until stopped and N raw
-Socket.IO-over-WebSocket clients (Crowd: one asyncio loop in a process of its own, at nice 19;
-with --pin the server has CPU 0 to itself and the crowd and the worker share the rest) watch
-it, acknowledging every picture so the server sends the next. Figures: the server process's
-CPU (its workers excluded) per second of wall time, watchers per server core (N / that),
-events delivered per second, the step -> watcher latency of run_metrics points (receive time
-minus the point's t_wall, the worker's clock on the same machine) p50 and p95 over the first
-50 watchers, events each watcher got a second (36 with one watcher: 18 run_metrics, 18
+Three servers run side by side as `layerlab serve` would (bench_server.Server): with
+FRAME_ENCODE_ONCE and FAST_SEND_QUEUES off, the first on, both on; rounds alternate between them
+so that drift in machine load hits all alike. In each round a speaker trains the spiral until
+stopped and N raw Socket.IO-over-WebSocket clients (Crowd: one asyncio loop in a process of its
+own, at nice 19; with --pin the server has CPU 0 to itself and the crowd and the worker share
+the rest) watch it, acknowledging every picture so the server sends the next. Figures: the
+server process's CPU (its workers excluded) per second of wall time, watchers per server core
+(N / that), events delivered per second, the step -> watcher latency of run_metrics points (receive
+time minus the point's t_wall, the worker's clock on the same machine) p50 and p95 over the
+first 50 watchers, events each watcher got a second (36 with one watcher: 18 run_metrics, 18
 pictures) and the sockets the server closed (a watcher too far behind to answer its pings).
 Goal: 1,000 watchers on one core, p95 <= 250 ms.
 """
@@ -243,11 +244,13 @@ def main() -> None:
         return members_main(args.member_of, args.size, args.nice)
     print(header("watchers", args.pin, f"; {args.rounds} rounds of {args.seconds:g} s per mode "
                  "and count"))
-    modes = {"per watcher": False, "once": True}
+    modes = {"per watcher": {"FRAME_ENCODE_ONCE": False, "FAST_SEND_QUEUES": False},
+             "once": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": False},
+             "once+queues": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True}}
     rows = []
     with tempfile.TemporaryDirectory() as top:
         servers = {name: Server(tempfile.mkdtemp(dir=top), PIN=args.pin, MAX_QUEUED_RUNS=1000,
-                                FRAME_ENCODE_ONCE=once) for name, once in modes.items()}
+                                **config) for name, config in modes.items()}
         if args.pin:  # this process (the speakers) and the crowds it starts: off CPU 0
             os.sched_setaffinity(0, set(range(1, os.cpu_count() or 1)) or {0})
         try:
@@ -296,7 +299,9 @@ def main() -> None:
         cost = {name: by[(n, name)]["cpu"] / max(by[(n, name)]["events_per_s"], 1)
                 for name in modes}
         print(f"{n} watchers: server CPU per delivered event, once / per watcher "
-              f"{cost['once'] / cost['per watcher']:.2f}")
+              f"{cost['once'] / cost['per watcher']:.2f}, once+queues / once "
+              f"{cost['once+queues'] / cost['once']:.2f}, once+queues / per watcher "
+              f"{cost['once+queues'] / cost['per watcher']:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -57,3 +57,54 @@ def test_watchers_of_a_live_run_share_each_frames_encoding(tmp_path, connect, on
                 assert by_step.setdefault(f["step"], f["data"]) == f["data"]
     finally:
         live.close()
+
+
+def test_a_send_queue_hands_packets_over_the_way_engineio_takes_them():
+    import queue
+    import threading
+
+    from server.web.broadcast import SendQueue
+
+    q = SendQueue()
+    for pkt in ("a", "b", "c"):
+        q.put(pkt)
+    taken = [q.get(timeout=1)]
+    q.task_done()  # Engine.IO's poll calls it after every get
+    while True:
+        try:
+            taken.append(q.get(block=False))
+        except queue.Empty:
+            break
+    assert taken == ["a", "b", "c"]
+    q.join()  # empty: at once
+
+    q.put("d")
+    q.put(None)  # the writer's sentinel
+    reader = threading.Thread(target=lambda: [q.get(timeout=5) for _ in range(2)])
+    reader.start()
+    q.join()  # close(wait=True): until the writer took everything
+    reader.join(5)
+    assert q.empty() and not reader.is_alive()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["send-queue", "stock-queue"])
+def test_each_client_gets_its_packets_and_a_server_side_disconnect(tmp_path, connect, fast):
+    from server.web.broadcast import SendQueue
+    from tests.live import LiveServer, make_app, wait_for
+
+    live = LiveServer(make_app(tmp_path / "data", FAST_SEND_QUEUES=fast))
+    try:
+        clients = [connect(live.url), connect(live.url, "polling")]
+        for c in clients:
+            assert c.call("validate", {"version": 1, "nodes": [], "edges": []}) is not None
+        eio = live.app.extensions["socketio"].server.eio
+        sockets = list(eio.sockets.values())
+        assert len(sockets) == 2
+        assert all(isinstance(s.queue, SendQueue) == fast for s in sockets)
+        sio = live.app.extensions["socketio"].server
+        for c in clients:  # close(wait=True) waits for the writer to take the CLOSE packet
+            sio.disconnect(c.sio.get_sid("/"))
+        wait_for(lambda: not any(c.sio.connected for c in clients), 20,
+                 "both clients to see the server close their sockets")
+    finally:
+        live.close()
