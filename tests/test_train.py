@@ -194,3 +194,17 @@ def test_no_two_points_share_a_step(bound):
     assert len(steps) == len(set(steps)) == result.steps, steps
     assert all("val_loss" in p for p in result.history if p["step"] % 11 == 0), \
         "every epoch (11 steps) ends in a validation point"
+
+
+def test_a_quick_run_still_draws_a_curve():
+    # Points come at most 20 a second, so a run over in a fifth of a second would draw four;
+    # each epoch's end adds one until the run has 100 (here: no time-based point at all).
+    result = Trainer(example("spiral_mlp", epochs=30), device="cpu", log_interval=1e9,
+                     eval_interval=1e9).run()
+    steps = [p["step"] for p in result.history]
+    assert steps == [11 * e for e in range(1, 31)], steps
+    assert all("train_accuracy" in p for p in result.history)
+    assert "val_loss" in result.history[-1]
+    many = Trainer(example("spiral_mlp", epochs=150), device="cpu", log_interval=1e9,
+                   eval_interval=1e9, epoch_points=100).run()
+    assert len(many.history) == 101  # 100 epochs' points, then only the last (validation) one

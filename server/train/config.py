@@ -23,6 +23,7 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16
     cuda_graphs: bool = True  # replay the step as a CUDA graph where it can be captured
     log_interval: float = 0.05  # seconds between running-loss points (20 a second at most)
+    epoch_points: int = 100  # and a point at each epoch's end until the run has this many
     eval_interval: float = 0.25  # least seconds between validation passes (always at the end)
     init_weights: str | None = None  # start from this weights file (`train --init-weights`)
 

@@ -376,6 +376,9 @@ class Trainer(Loop):
             if evaluate or self._done():
                 self._log_point(now, evaluate=True)
                 last_eval = time.perf_counter()
+            elif len(self.history) < cfg.epoch_points:  # a quick run still draws a curve
+                self._log_point(now)
+                next_log = now + cfg.log_interval
         return self._result(state)
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor, probe: bool):
