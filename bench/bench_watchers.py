@@ -1,20 +1,24 @@
 """Watchers bench: how many watchers of a running spiral (pictures on) one server core serves:
-each picture frame encoded once per watcher (before), once for all (issue 14), and once for all
-with each client's packet queue a SendQueue (web/broadcast.py: a cheaper writer wake-up).
+each picture frame encoded once per watcher (before); once for all (issue 14) with each client's
+packet queue a SendQueue (a cheaper wake-up of its writer thread); once for all with one writer
+thread for every WebSocket client (web/broadcast.py: Writer, Outbox).
 
     python bench/bench_watchers.py [--watchers 200 500 1000] [--seconds 10] [--rounds 2] [--pin]
+                                   [--deflate]
 
-Three servers run side by side as `layerlab serve` would (bench_server.Server): with
-FRAME_ENCODE_ONCE and FAST_SEND_QUEUES off, the first on, both on; rounds alternate between them
-so that drift in machine load hits all alike. In each round a speaker trains the spiral until
-stopped and N raw Socket.IO-over-WebSocket clients (Crowd: one asyncio loop in a process of its
-own, at nice 19; with --pin the server has CPU 0 to itself and the crowd and the worker share
-the rest) watch it, acknowledging every picture so the server sends the next. Figures: the
-server process's CPU (its workers excluded) per second of wall time, watchers per server core
-(N / that), events delivered per second, the step -> watcher latency of run_metrics points (receive
-time minus the point's t_wall, the worker's clock on the same machine) p50 and p95 over the
-first 50 watchers, events each watcher got a second (36 with one watcher: 18 run_metrics, 18
-pictures) and the sockets the server closed (a watcher too far behind to answer its pings).
+Three servers run side by side as `layerlab serve` would (bench_server.Server): FRAME_ENCODE_ONCE,
+FAST_SEND_QUEUES and SHARED_WRITER off; the first two on; all three on. Rounds alternate between
+them so that drift in machine load hits all alike. In each round a speaker trains the spiral
+until stopped and N raw Socket.IO-over-WebSocket clients (Crowd: one asyncio loop in a process
+of its own, at nice 19; with --pin the server has CPU 0 to itself and the crowd and the worker
+share the rest) watch it, acknowledging every picture so the server sends the next. With
+--deflate the watchers offer per-message deflate, as browsers do (a server that accepts it
+compresses every message once per watcher). Figures: the server process's CPU (its workers
+excluded) per second of wall time, watchers per server core (N / that), events delivered per
+second, the step -> watcher latency of run_metrics points (receive time minus the point's
+t_wall, the worker's clock on the same machine) p50 and p95 over the first 50 watchers, events
+each watcher got a second (36 with one watcher: 18 run_metrics, 18 pictures) and the sockets the
+server closed (a watcher too far behind to answer its pings).
 Goal: 1,000 watchers on one core, p95 <= 250 ms.
 """
 
@@ -44,9 +48,10 @@ class Crowd:
     Each answers pings, acknowledges every picture (so the server sends the next) and counts
     events; the first LATENCY_SAMPLERS also time their run_metrics points."""
 
-    def __init__(self, url: str, size: int):
+    def __init__(self, url: str, size: int, deflate: bool = False):
         self.url = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         self.size = size
+        self.deflate = deflate
         self.events = 0
         self.latencies: list[float] = []
         self.sockets: list = []
@@ -62,7 +67,8 @@ class Crowd:
 
         async def one(i: int):
             async with gate:
-                ws = await self.session.ws_connect(self.url, autoping=False, max_msg_size=0)
+                ws = await self.session.ws_connect(self.url, autoping=False, max_msg_size=0,
+                                                   compress=15 if self.deflate else 0)
                 await ws.receive()  # the Engine.IO open packet
                 await ws.send_str("40")  # join the default namespace
                 while not (await ws.receive()).data.startswith("40"):
@@ -124,10 +130,10 @@ class Crowd:
         await self.session.close()
 
 
-async def crowd_main(url: str, size: int) -> None:
+async def crowd_main(url: str, size: int, deflate: bool) -> None:
     """Child process: `size` watchers. `watch ID` watches and starts counting; `unwatch ID`
     reports what arrived since (events, seconds, the sampled latencies), then unwatches."""
-    crowd = Crowd(url, size)
+    crowd = Crowd(url, size, deflate)
     await crowd.open()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
@@ -150,18 +156,19 @@ async def crowd_main(url: str, size: int) -> None:
         await crowd.close()
 
 
-def members_main(url: str, size: int, nice: bool) -> None:
+def members_main(url: str, size: int, nice: bool, deflate: bool) -> None:
     if nice:
         os.nice(19)  # the phones' own work: only what the server leaves
-    asyncio.run(crowd_main(url, size))
+    asyncio.run(crowd_main(url, size, deflate))
 
 
 class Members:
     """The crowd's process, on the CPUs other than the server's when pinned, else at nice 19."""
 
-    def __init__(self, url: str, size: int, pin: bool):
+    def __init__(self, url: str, size: int, pin: bool, deflate: bool):
         self.proc = subprocess.Popen([sys.executable, __file__, "--member-of", url,
-                                      "--size", str(size), *([] if pin else ["--nice"])],
+                                      "--size", str(size), *([] if pin else ["--nice"]),
+                                      *(["--deflate"] if deflate else [])],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -236,17 +243,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per mode and count")
     parser.add_argument("--pin", action="store_true",
                         help="the server alone on CPU 0; its worker and the watchers on the rest")
+    parser.add_argument("--deflate", action="store_true",
+                        help="the watchers offer per-message deflate, as browsers do")
     parser.add_argument("--member-of", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--nice", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.member_of:
-        return members_main(args.member_of, args.size, args.nice)
+        return members_main(args.member_of, args.size, args.nice, args.deflate)
     print(header("watchers", args.pin, f"; {args.rounds} rounds of {args.seconds:g} s per mode "
-                 "and count"))
-    modes = {"per watcher": {"FRAME_ENCODE_ONCE": False, "FAST_SEND_QUEUES": False},
-             "once": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": False},
-             "once+queues": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True}}
+                 f"and count{'; watchers offer deflate' if args.deflate else ''}"))
+    modes = {"per watcher": {"FRAME_ENCODE_ONCE": False, "FAST_SEND_QUEUES": False,
+                             "SHARED_WRITER": False},
+             "once+queues": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True,
+                             "SHARED_WRITER": False},
+             "one writer": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True,
+                            "SHARED_WRITER": True}}
     rows = []
     with tempfile.TemporaryDirectory() as top:
         servers = {name: Server(tempfile.mkdtemp(dir=top), PIN=args.pin, MAX_QUEUED_RUNS=1000,
@@ -257,7 +269,8 @@ def main() -> None:
             speakers = {name: Client(s.url) for name, s in servers.items()}
             for n in args.watchers:
                 results: dict[str, list[dict]] = {name: [] for name in modes}
-                crowds = {name: Members(s.url, n, args.pin) for name, s in servers.items()}
+                crowds = {name: Members(s.url, n, args.pin, args.deflate)
+                          for name, s in servers.items()}
                 try:
                     for r in range(args.rounds):
                         for name in modes:
@@ -298,10 +311,11 @@ def main() -> None:
     for n in args.watchers:
         cost = {name: by[(n, name)]["cpu"] / max(by[(n, name)]["events_per_s"], 1)
                 for name in modes}
-        print(f"{n} watchers: server CPU per delivered event, once / per watcher "
-              f"{cost['once'] / cost['per watcher']:.2f}, once+queues / once "
-              f"{cost['once+queues'] / cost['once']:.2f}, once+queues / per watcher "
-              f"{cost['once+queues'] / cost['per watcher']:.2f}")
+        print(f"{n} watchers: server CPU per delivered event, once+queues / per watcher "
+              f"{cost['once+queues'] / cost['per watcher']:.2f}, one writer / once+queues "
+              f"{cost['one writer'] / cost['once+queues']:.2f}, one writer / per watcher "
+              f"{cost['one writer'] / cost['per watcher']:.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -87,12 +87,16 @@ def test_a_send_queue_hands_packets_over_the_way_engineio_takes_them():
     assert q.empty() and not reader.is_alive()
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["send-queue", "stock-queue"])
-def test_each_client_gets_its_packets_and_a_server_side_disconnect(tmp_path, connect, fast):
-    from server.web.broadcast import SendQueue
+@pytest.mark.parametrize("shared,fast", [(True, True), (False, True), (False, False)],
+                         ids=["shared-writer", "send-queue", "stock-queue"])
+def test_each_client_gets_its_packets_and_a_server_side_disconnect(tmp_path, connect, shared,
+                                                                   fast):
+    import queue
+
+    from server.web.broadcast import Outbox, SendQueue
     from tests.live import LiveServer, make_app, wait_for
 
-    live = LiveServer(make_app(tmp_path / "data", FAST_SEND_QUEUES=fast))
+    live = LiveServer(make_app(tmp_path / "data", SHARED_WRITER=shared, FAST_SEND_QUEUES=fast))
     try:
         clients = [connect(live.url), connect(live.url, "polling")]
         for c in clients:
@@ -100,11 +104,154 @@ def test_each_client_gets_its_packets_and_a_server_side_disconnect(tmp_path, con
         eio = live.app.extensions["socketio"].server.eio
         sockets = list(eio.sockets.values())
         assert len(sockets) == 2
-        assert all(isinstance(s.queue, SendQueue) == fast for s in sockets)
+        kind = Outbox if shared else SendQueue if fast else queue.Queue
+        assert all(isinstance(s.queue, kind) for s in sockets)
+        if shared:  # the WebSocket client's packets went out through the one Writer
+            assert type(sockets[0].queue).writer.writes > 0
         sio = live.app.extensions["socketio"].server
         for c in clients:  # close(wait=True) waits for the writer to take the CLOSE packet
             sio.disconnect(c.sio.get_sid("/"))
         wait_for(lambda: not any(c.sio.connected for c in clients), 20,
                  "both clients to see the server close their sockets")
+    finally:
+        live.close()
+
+
+class _Owner:  # the engineio Socket's one attribute an Outbox reads
+    upgraded = True
+
+
+class _WebSocket:  # SimpleWebSocketWSGI: .ws is simple_websocket's Server, .ws.sock its socket
+    def __init__(self, sock):
+        self.ws = type("Server", (), {"sock": sock})()
+
+
+def _writer_client(writer, server_side):
+    """An Outbox on one end of a socket pair, taken over as Engine.IO's writer thread would."""
+    import threading
+
+    from server.web.broadcast import Outbox
+
+    box = type("TestOutbox", (Outbox,), {"writer": writer})()
+    box.owner, box.ws = _Owner(), _WebSocket(server_side)
+    ended = []
+    thread = threading.Thread(target=lambda: ended.append(box.get()), daemon=True)
+    thread.start()  # sleeps in get until the client is finished
+    return box, thread, ended
+
+
+def _read_messages(sock, want: int, timeout: float = 20) -> list:
+    """Read WebSocket messages off a client's end of the pair (wsproto parses the frames)."""
+    from wsproto.connection import Connection, ConnectionType
+    from wsproto.events import BytesMessage, TextMessage
+
+    conn = Connection(ConnectionType.CLIENT)
+    sock.settimeout(timeout)
+    got: list = []
+    part = None  # a message arrives in pieces as the socket gives them
+    while len(got) < want:
+        conn.receive_data(sock.recv(1 << 20))
+        for event in conn.events():
+            assert isinstance(event, (BytesMessage, TextMessage)), event
+            part = event.data if part is None else part + event.data
+            if event.message_finished:
+                got.append(part)
+                part = None
+    return got
+
+
+def test_one_writer_sends_every_client_its_packets_and_a_full_socket_holds_up_only_itself():
+    import socket
+
+    from engineio import packet as eio_packet
+
+    from server.web.broadcast import Writer
+    from tests.live import wait_for
+
+    writer = Writer()
+    slow_server, slow_phone = socket.socketpair()
+    fast_server, fast_phone = socket.socketpair()
+    for s in (slow_server, fast_server):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    slow_phone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    slow, slow_thread, slow_ended = _writer_client(writer, slow_server)
+    fast, fast_thread, fast_ended = _writer_client(writer, fast_server)
+    picture = bytes(range(256)) * 400  # 100 KiB: a few fill the slow phone's socket
+    sent = []
+    for i in range(20):  # the same packet objects to both, as a room emit does
+        pkts = [eio_packet.Packet(eio_packet.MESSAGE, f'2["run_metrics",{{"step":{i}}}]'),
+                eio_packet.Packet(eio_packet.MESSAGE, picture[i:] + picture[:i])]
+        sent += [p.encode() for p in pkts]
+        for p in pkts:
+            slow.put(p)
+            fast.put(p)
+    # The phone that reads gets everything while the other is not reading at all.
+    assert _read_messages(fast_phone, len(sent)) == sent
+    wait_for(lambda: slow.pending, 10, "the slow phone's socket to fill")
+    assert slow.fd in writer.blocked and fast.fd not in writer.blocked
+    fast.put(None)  # Engine.IO's closing sentinel: the writer finishes with the client
+    fast_thread.join(10)
+    assert fast_ended == [None] and fast.finished.is_set()
+    # Once the slow phone reads, the rest comes, in order and whole.
+    assert _read_messages(slow_phone, len(sent)) == sent
+    wait_for(lambda: not writer.blocked, 10, "the writer to forget the caught-up socket")
+    slow.put(None)
+    slow_thread.join(10)
+    assert slow_ended == [None]
+    for s in (slow_server, slow_phone, fast_server, fast_phone):
+        s.close()
+
+
+def test_a_closing_client_that_never_reads_is_let_go(monkeypatch):
+    import socket
+
+    from engineio import packet as eio_packet
+
+    import server.web.broadcast as broadcast
+
+    monkeypatch.setattr(broadcast, "CLOSE_GRACE_SECONDS", 0.5)
+    writer = broadcast.Writer()
+    server_side, phone = socket.socketpair()
+    server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    phone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    box, thread, ended = _writer_client(writer, server_side)
+    for _ in range(10):
+        box.put(eio_packet.Packet(eio_packet.MESSAGE, bytes(100_000)))
+    box.put(None)
+    thread.join(10)  # Engine.IO's writer thread (and so the connection's close) is not stuck
+    assert ended == [None] and not writer.blocked
+    server_side.close()
+    phone.close()
+
+
+def test_a_websocket_client_that_offers_deflate_gets_plain_frames(tmp_path):
+    """Browsers offer per-message deflate; frames framed once for all are sent uncompressed."""
+    import socket
+
+    from wsproto import WSConnection
+    from wsproto.connection import ConnectionType
+    from wsproto.events import AcceptConnection, Request, TextMessage
+    from wsproto.extensions import PerMessageDeflate
+
+    from tests.live import LiveServer, make_app
+
+    live = LiveServer(make_app(tmp_path / "data"))
+    try:
+        host, port = live.url.split("//")[1].split(":")
+        sock = socket.create_connection((host, int(port.strip("/"))), timeout=10)
+        ws = WSConnection(ConnectionType.CLIENT)
+        sock.sendall(ws.send(Request(host=f"{host}:{port}", extensions=[PerMessageDeflate()],
+                                     target="/socket.io/?EIO=4&transport=websocket")))
+        events: list = []
+        while not any(isinstance(e, TextMessage) and e.data.startswith("0") for e in events):
+            ws.receive_data(sock.recv(65536))
+            events += list(ws.events())
+        accept = next(e for e in events if isinstance(e, AcceptConnection))
+        assert accept.extensions == []  # deflate declined
+        sock.sendall(ws.send(TextMessage(data="40")))
+        while not any(isinstance(e, TextMessage) and e.data.startswith("40") for e in events):
+            ws.receive_data(sock.recv(65536))
+            events += list(ws.events())
+        sock.close()
     finally:
         live.close()

@@ -25,7 +25,7 @@ from server.web import (  # noqa: F401 - events registers
     scale,
     socketio,
 )
-from server.web.broadcast import Emit, install_send_queues
+from server.web.broadcast import Emit, install_send_queues, install_shared_writer
 from server.web.services import Layerlab
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder, with templates/ and static/
@@ -68,6 +68,9 @@ DEFAULTS = {
     # Each client's packet queue is SendQueue (C SimpleQueue) rather than queue.Queue: a
     # cheaper wake-up of its writer thread per packet (web/broadcast.py; the bench compares).
     "FAST_SEND_QUEUES": True,
+    # One thread writes every WebSocket client's packets, each framed once, instead of a thread
+    # per client woken per packet (web/broadcast.py: Writer, Outbox; the bench compares).
+    "SHARED_WRITER": True,
     # Pictures of a watched run, per second (0: none); made only while someone watches.
     "INSIGHT_BOUNDARY_RATE": 10.0,  # run_boundary (2-D datasets)
     "INSIGHT_GENERATED_RATE": 10.0,  # run_generated (gan runs: samples, manifold, badges)
@@ -139,7 +142,9 @@ def build_app(test_config: dict | None = None) -> Flask:
     # handshake, polling and websocket upgrade as well as the routes.
     gate = guard.install(app)
     server = socketio.server
-    if app.config["FAST_SEND_QUEUES"]:
+    if app.config["SHARED_WRITER"]:
+        install_shared_writer(server.eio)
+    elif app.config["FAST_SEND_QUEUES"]:
         install_send_queues(server.eio)
     server.eio.cors_allowed_origins = gate.origin_allowed  # never a CORS grant to a foreign page
     emit = Emit(server, serialize_sends(server), once=app.config["FRAME_ENCODE_ONCE"],
