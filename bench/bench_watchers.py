@@ -1,13 +1,13 @@
 """Watchers bench: how many watchers of a running spiral (pictures on) one server core serves:
 each picture frame encoded once per watcher (before); once for all (issue 14) with each client's
-packet queue a SendQueue (a cheaper wake-up of its writer thread); once for all with one writer
-thread for every WebSocket client (web/broadcast.py: Writer, Outbox).
+packet queue a SendQueue (a cheaper wake-up of its writer thread); once for all with one reader
+and one writer thread for every WebSocket client (web/wsio.py).
 
     python bench/bench_watchers.py [--watchers 200 500 1000] [--seconds 10] [--rounds 2] [--pin]
                                    [--deflate]
 
 Three servers run side by side as `layerlab serve` would (bench_server.Server): FRAME_ENCODE_ONCE,
-FAST_SEND_QUEUES and SHARED_WRITER off; the first two on; all three on. Rounds alternate between
+FAST_SEND_QUEUES and SHARED_IO off; the first two on; all three on. Rounds alternate between
 them so that drift in machine load hits all alike. In each round a speaker trains the spiral
 until stopped and N raw Socket.IO-over-WebSocket clients (Crowd: one asyncio loop in a process
 of its own, at nice 19; with --pin the server has CPU 0 to itself and the crowd and the worker
@@ -254,11 +254,11 @@ def main() -> None:
     print(header("watchers", args.pin, f"; {args.rounds} rounds of {args.seconds:g} s per mode "
                  f"and count{'; watchers offer deflate' if args.deflate else ''}"))
     modes = {"per watcher": {"FRAME_ENCODE_ONCE": False, "FAST_SEND_QUEUES": False,
-                             "SHARED_WRITER": False},
+                             "SHARED_IO": False},
              "once+queues": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True,
-                             "SHARED_WRITER": False},
-             "one writer": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True,
-                            "SHARED_WRITER": True}}
+                             "SHARED_IO": False},
+             "shared io": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True,
+                           "SHARED_IO": True}}
     rows = []
     with tempfile.TemporaryDirectory() as top:
         servers = {name: Server(tempfile.mkdtemp(dir=top), PIN=args.pin, MAX_QUEUED_RUNS=1000,
@@ -312,9 +312,9 @@ def main() -> None:
         cost = {name: by[(n, name)]["cpu"] / max(by[(n, name)]["events_per_s"], 1)
                 for name in modes}
         print(f"{n} watchers: server CPU per delivered event, once+queues / per watcher "
-              f"{cost['once+queues'] / cost['per watcher']:.2f}, one writer / once+queues "
-              f"{cost['one writer'] / cost['once+queues']:.2f}, one writer / per watcher "
-              f"{cost['one writer'] / cost['per watcher']:.2f}")
+              f"{cost['once+queues'] / cost['per watcher']:.2f}, shared io / once+queues "
+              f"{cost['shared io'] / cost['once+queues']:.2f}, shared io / per watcher "
+              f"{cost['shared io'] / cost['per watcher']:.2f}")
 
 
 if __name__ == "__main__":

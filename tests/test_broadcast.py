@@ -88,15 +88,16 @@ def test_a_send_queue_hands_packets_over_the_way_engineio_takes_them():
 
 
 @pytest.mark.parametrize("shared,fast", [(True, True), (False, True), (False, False)],
-                         ids=["shared-writer", "send-queue", "stock-queue"])
+                         ids=["shared-io", "send-queue", "stock-queue"])
 def test_each_client_gets_its_packets_and_a_server_side_disconnect(tmp_path, connect, shared,
                                                                    fast):
     import queue
 
-    from server.web.broadcast import Outbox, SendQueue
+    from server.web.broadcast import SendQueue
+    from server.web.wsio import Outbox
     from tests.live import LiveServer, make_app, wait_for
 
-    live = LiveServer(make_app(tmp_path / "data", SHARED_WRITER=shared, FAST_SEND_QUEUES=fast))
+    live = LiveServer(make_app(tmp_path / "data", SHARED_IO=shared, FAST_SEND_QUEUES=fast))
     try:
         clients = [connect(live.url), connect(live.url, "polling")]
         for c in clients:
@@ -121,19 +122,21 @@ class _Owner:  # the engineio Socket's one attribute an Outbox reads
     upgraded = True
 
 
-class _WebSocket:  # SimpleWebSocketWSGI: .ws is simple_websocket's Server, .ws.sock its socket
+class _WebSocket:  # simple_websocket's Server: its socket and its wsproto state
     def __init__(self, sock):
-        self.ws = type("Server", (), {"sock": sock})()
+        from wsproto import ConnectionType, WSConnection
+
+        self.sock, self.ws = sock, WSConnection(ConnectionType.SERVER)
 
 
 def _writer_client(writer, server_side):
     """An Outbox on one end of a socket pair, taken over as Engine.IO's writer thread would."""
     import threading
 
-    from server.web.broadcast import Outbox
+    from server.web.wsio import Outbox, Reader
 
-    box = type("TestOutbox", (Outbox,), {"writer": writer})()
-    box.owner, box.ws = _Owner(), _WebSocket(server_side)
+    box = type("TestOutbox", (Outbox,), {"writer": writer, "reader": Reader()})()
+    box.attach(_Owner(), _WebSocket(server_side))
     ended = []
     thread = threading.Thread(target=lambda: ended.append(box.get()), daemon=True)
     thread.start()  # sleeps in get until the client is finished
@@ -165,7 +168,7 @@ def test_one_writer_sends_every_client_its_packets_and_a_full_socket_holds_up_on
 
     from engineio import packet as eio_packet
 
-    from server.web.broadcast import Writer
+    from server.web.wsio import Writer
     from tests.live import wait_for
 
     writer = Writer()
@@ -207,10 +210,10 @@ def test_a_closing_client_that_never_reads_is_let_go(monkeypatch):
 
     from engineio import packet as eio_packet
 
-    import server.web.broadcast as broadcast
+    import server.web.wsio as wsio
 
-    monkeypatch.setattr(broadcast, "CLOSE_GRACE_SECONDS", 0.5)
-    writer = broadcast.Writer()
+    monkeypatch.setattr(wsio, "CLOSE_GRACE_SECONDS", 0.5)
+    writer = wsio.Writer()
     server_side, phone = socket.socketpair()
     server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     phone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
@@ -224,34 +227,71 @@ def test_a_closing_client_that_never_reads_is_let_go(monkeypatch):
     phone.close()
 
 
-def test_a_websocket_client_that_offers_deflate_gets_plain_frames(tmp_path):
-    """Browsers offer per-message deflate; frames framed once for all are sent uncompressed."""
+def _raw_client(url: str, extensions=()):
+    """A WebSocket client made by hand (wsproto), joined to the default namespace."""
     import socket
 
-    from wsproto import WSConnection
-    from wsproto.connection import ConnectionType
+    from wsproto import ConnectionType, WSConnection
     from wsproto.events import AcceptConnection, Request, TextMessage
+
+    host, port = url.split("//")[1].strip("/").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    ws = WSConnection(ConnectionType.CLIENT)
+    sock.sendall(ws.send(Request(host=f"{host}:{port}", extensions=list(extensions),
+                                 target="/socket.io/?EIO=4&transport=websocket")))
+    events: list = []
+
+    def until(wanted):
+        while not any(wanted(e) for e in events):
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            ws.receive_data(data)
+            events.extend(ws.events())
+        return next(e for e in events if wanted(e))
+
+    accept = until(lambda e: isinstance(e, AcceptConnection))
+    until(lambda e: isinstance(e, TextMessage) and e.data.startswith("0"))
+    sock.sendall(ws.send(TextMessage(data="40")))
+    until(lambda e: isinstance(e, TextMessage) and e.data.startswith("40"))
+    return sock, ws, accept, until
+
+
+def test_a_websocket_client_that_offers_deflate_gets_plain_frames(tmp_path):
+    """Browsers offer per-message deflate; frames framed once for all go uncompressed."""
+    from wsproto.events import Ping, Pong, TextMessage
     from wsproto.extensions import PerMessageDeflate
 
     from tests.live import LiveServer, make_app
 
     live = LiveServer(make_app(tmp_path / "data"))
     try:
-        host, port = live.url.split("//")[1].split(":")
-        sock = socket.create_connection((host, int(port.strip("/"))), timeout=10)
-        ws = WSConnection(ConnectionType.CLIENT)
-        sock.sendall(ws.send(Request(host=f"{host}:{port}", extensions=[PerMessageDeflate()],
-                                     target="/socket.io/?EIO=4&transport=websocket")))
-        events: list = []
-        while not any(isinstance(e, TextMessage) and e.data.startswith("0") for e in events):
-            ws.receive_data(sock.recv(65536))
-            events += list(ws.events())
-        accept = next(e for e in events if isinstance(e, AcceptConnection))
+        sock, ws, accept, until = _raw_client(live.url, [PerMessageDeflate()])
         assert accept.extensions == []  # deflate declined
-        sock.sendall(ws.send(TextMessage(data="40")))
-        while not any(isinstance(e, TextMessage) and e.data.startswith("40") for e in events):
-            ws.receive_data(sock.recv(65536))
-            events += list(ws.events())
+        sock.sendall(ws.send(Ping(payload=b"hi")))  # a WebSocket-level ping is answered
+        assert until(lambda e: isinstance(e, Pong)).payload == b"hi"
+        sock.sendall(ws.send(TextMessage(data='421["validate",{"version":1,"nodes":[],'
+                                              '"edges":[]}]')))
+        assert until(lambda e: isinstance(e, TextMessage) and e.data.startswith("431"))
         sock.close()
+    finally:
+        live.close()
+
+
+def test_a_message_over_the_limit_ends_only_its_own_client(tmp_path, connect):
+    from wsproto.events import TextMessage
+
+    from tests.live import LiveServer, make_app
+
+    live = LiveServer(make_app(tmp_path / "data", MAX_DOCUMENT_BYTES=10_000))
+    try:
+        other = connect(live.url)
+        sock, ws, _, _ = _raw_client(live.url)
+        sock.sendall(ws.send(TextMessage(data="42" + "x" * 200_000)))  # past 2 x 10 kB + 64 kB
+        sock.settimeout(10)
+        while sock.recv(65536):  # the server closes this one's connection
+            pass
+        sock.close()
+        assert other.call("validate", {"version": 1, "nodes": [], "edges": []}) is not None
     finally:
         live.close()

@@ -25,8 +25,9 @@ from server.web import (  # noqa: F401 - events registers
     scale,
     socketio,
 )
-from server.web.broadcast import Emit, install_send_queues, install_shared_writer
+from server.web.broadcast import Emit, install_send_queues
 from server.web.services import Layerlab
+from server.web.wsio import install_shared_io
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder, with templates/ and static/
 PACKAGE = Path(__file__).resolve().parents[1]  # server/: an installed wheel keeps them here
@@ -68,9 +69,9 @@ DEFAULTS = {
     # Each client's packet queue is SendQueue (C SimpleQueue) rather than queue.Queue: a
     # cheaper wake-up of its writer thread per packet (web/broadcast.py; the bench compares).
     "FAST_SEND_QUEUES": True,
-    # One thread writes every WebSocket client's packets, each framed once, instead of a thread
-    # per client woken per packet (web/broadcast.py: Writer, Outbox; the bench compares).
-    "SHARED_WRITER": True,
+    # One thread reads and one writes every WebSocket client (each packet framed once), instead
+    # of three threads per client woken per message (web/wsio.py; the bench compares).
+    "SHARED_IO": True,
     # Pictures of a watched run, per second (0: none); made only while someone watches.
     "INSIGHT_BOUNDARY_RATE": 10.0,  # run_boundary (2-D datasets)
     "INSIGHT_GENERATED_RATE": 10.0,  # run_generated (gan runs: samples, manifold, badges)
@@ -142,8 +143,8 @@ def build_app(test_config: dict | None = None) -> Flask:
     # handshake, polling and websocket upgrade as well as the routes.
     gate = guard.install(app)
     server = socketio.server
-    if app.config["SHARED_WRITER"]:
-        install_shared_writer(server.eio)
+    if app.config["SHARED_IO"]:
+        install_shared_io(server.eio)
     elif app.config["FAST_SEND_QUEUES"]:
         install_send_queues(server.eio)
     server.eio.cors_allowed_origins = gate.origin_allowed  # never a CORS grant to a foreign page
