@@ -4,7 +4,7 @@ packet queue a SendQueue (a cheaper wake-up of its writer thread); once for all 
 and one writer thread for every WebSocket client (web/wsio.py).
 
     python bench/bench_watchers.py [--watchers 200 500 1000] [--seconds 10] [--rounds 2] [--pin]
-                                   [--deflate]
+                                   [--deflate] [--modes "per watcher" "once+queues" "shared io"]
 
 Three servers run side by side as `layerlab serve` would (bench_server.Server): FRAME_ENCODE_ONCE,
 FAST_SEND_QUEUES and SHARED_IO off; the first two on; all three on. Rounds alternate between
@@ -245,6 +245,8 @@ def main() -> None:
                         help="the server alone on CPU 0; its worker and the watchers on the rest")
     parser.add_argument("--deflate", action="store_true",
                         help="the watchers offer per-message deflate, as browsers do")
+    parser.add_argument("--modes", nargs="+", help="only these of the three (a crowd the old "
+                        "ways cannot serve: they drop sockets and refuse new ones)")
     parser.add_argument("--member-of", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--nice", action="store_true", help=argparse.SUPPRESS)
@@ -259,6 +261,11 @@ def main() -> None:
                              "SHARED_IO": False},
              "shared io": {"FRAME_ENCODE_ONCE": True, "FAST_SEND_QUEUES": True,
                            "SHARED_IO": True}}
+    if args.modes:
+        unknown = set(args.modes) - set(modes)
+        if unknown:
+            parser.error(f"unknown modes {sorted(unknown)}; the modes are {list(modes)}")
+        modes = {name: modes[name] for name in args.modes}
     rows = []
     with tempfile.TemporaryDirectory() as top:
         servers = {name: Server(tempfile.mkdtemp(dir=top), PIN=args.pin, MAX_QUEUED_RUNS=1000,
@@ -308,7 +315,7 @@ def main() -> None:
               f"{med['events_per_s']:>9,.0f} | {each:>6.1f} | {per_event:>6.0f} us | "
               f"{med['p50']:>6.0f} | {med['p95']:>6.0f} | {med['dropped']:>7}")
     by = {(n, name): med for n, name, med in rows}
-    for n in args.watchers:
+    for n in args.watchers if len(modes) == 3 else []:
         cost = {name: by[(n, name)]["cpu"] / max(by[(n, name)]["events_per_s"], 1)
                 for name in modes}
         print(f"{n} watchers: server CPU per delivered event, once+queues / per watcher "
