@@ -137,4 +137,3 @@ def install_send_queues(eio_server) -> None:
     if eio_server.async_mode == "threading":
         # `_async` is the driver module's own dict: this server gets a copy.
         eio_server._async = {**eio_server._async, "queue": SendQueue}
-

@@ -44,6 +44,8 @@ from engineio import packet as eio_packet
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
+from server.web.broadcast import SendQueue
+
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 0.02  # how often the Writer tries again the sockets that were full
@@ -78,6 +80,11 @@ def frame(data: str | bytes, opcode: int | None = None) -> bytes:
     else:
         head = struct.pack("!BBQ", op, 127, n)
     return head + data
+
+
+def close_frame(code: int = 1000) -> bytes:
+    """A close frame with its status code."""
+    return frame(struct.pack("!H", code), 0x8)
 
 
 class Writer:
@@ -160,7 +167,7 @@ class Reader:
                     box.lost()
 
 
-class Outbox(queue.SimpleQueue):
+class Outbox(SendQueue):
     """A client's packet queue: Engine.IO's (a SendQueue) while it polls; on a WebSocket, the
     packets its Writer frames and sends, and the messages its Reader hands on. `writer` and
     `reader` are set on the subclass each server makes (install_shared_io)."""
@@ -208,14 +215,6 @@ class Outbox(queue.SimpleQueue):
             self.writer.ready.put(self)  # what was queued before the upgrade
         self.finished.wait()
         return None
-
-    def task_done(self) -> None:
-        """Engine.IO calls it after each get; SimpleQueue keeps no count of unfinished items."""
-
-    def join(self) -> None:
-        """Until every packet was taken (Engine.IO's close(wait=True))."""
-        while not self.empty():
-            time.sleep(0.005)
 
     # -- the connection ----------------------------------------------------------------------
 
@@ -270,7 +269,7 @@ class Outbox(queue.SimpleQueue):
             elif isinstance(event, Ping):
                 self._send_now(frame(event.payload, 0xA))
             elif isinstance(event, CloseConnection):
-                self._send_now(frame(struct.pack("!H", event.code or 1000), 0x8))
+                self._send_now(close_frame(event.code or 1000))
                 return False
         return True
 
@@ -427,8 +426,7 @@ class SharedWebSocket(SimpleWebSocketWSGI):
         """(Engine.IO's writer thread, once the Writer is done) A close frame, then the end."""
         if not self.box.gone.is_set():
             try:
-                self.box.sock.send(frame(struct.pack("!H", 1000), 0x8),
-                                   socketlib.MSG_DONTWAIT)
+                self.box.sock.send(close_frame(), socketlib.MSG_DONTWAIT)
             except OSError:
                 pass
         self.box.shut()
